@@ -1,0 +1,66 @@
+package ai.hoody.tunnel.kit;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The kit's settings: properties {@code hoody.tunnel.*}, or environment variables {@code HOODY_TUNNEL_*}.
+ * Every default here is documented in README.md ("Configuration") and docs/PROTOCOL.md ("Limits").
+ */
+@ConfigMapping(prefix = "hoody.tunnel")
+public interface KitConfig {
+
+    /** How long a new WebSocket may take to send HELLO. */
+    @WithDefault("5s")
+    Duration helloTimeout();
+
+    /** Sockets that have not completed HELLO, at most, at once. */
+    @WithDefault("32")
+    int maxPreAuthConnections();
+
+    /** Allow EXPOSE on ports 80..1023. */
+    @WithDefault("false")
+    boolean allowPrivilegedExpose();
+
+    /** Allow PULL on ports 80..1023. */
+    @WithDefault("false")
+    boolean allowPrivilegedPull();
+
+    /** Most streams one session may have open at once; HELLO.maxStreams can only lower it. */
+    @WithDefault("16384")
+    int maxStreamsPerSession();
+
+    /** Most bindings one session may hold. */
+    @WithDefault("16")
+    int maxBindingsPerSession();
+
+    /** Initial credit of each stream in each direction, in bytes. */
+    @WithDefault("262144")
+    int streamWindow();
+
+    /** Announced in HELLO_OK: how often each end should PING. */
+    @WithDefault("20s")
+    Duration heartbeatInterval();
+
+    /** How long a visitor waits for the driver's OPEN_OK before getting 504. */
+    @WithDefault("10s")
+    Duration openTimeout();
+
+    /** Interface EXPOSE listeners bind; {@code *} means every interface (IPv4 and IPv6). */
+    @WithDefault("*")
+    String exposeHost();
+
+    /** Pattern of BIND_OK.publicUrl, {@code {port}} replaced; unset means publicUrl is null. */
+    Optional<String> publicUrlPattern();
+
+    /** Descriptors the kit may open for listeners and accepted sockets; derived from the process limit when unset. */
+    OptionalInt fdBudget();
+
+    /** Descriptors kept out of the derived budget for the JVM, the HTTP server and WebSockets. */
+    @WithDefault("256")
+    int fdReserve();
+}

@@ -1,0 +1,25 @@
+package ai.hoody.tunnel.kit;
+
+import io.vertx.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/** The kit-wide services a session and its connections need, handed over as one value. */
+@ApplicationScoped
+public class KitContext {
+
+    final KitConfig config;
+    final SessionRegistry sessions;
+    final BindingTable bindings;
+    final FdBudget fds;
+    final KitMetrics metrics;
+    final Vertx vertx;
+
+    KitContext(KitConfig config, SessionRegistry sessions, BindingTable bindings, FdBudget fds, KitMetrics metrics, Vertx vertx) {
+        this.config = config;
+        this.sessions = sessions;
+        this.bindings = bindings;
+        this.fds = fds;
+        this.metrics = metrics;
+        this.vertx = vertx;
+    }
+}

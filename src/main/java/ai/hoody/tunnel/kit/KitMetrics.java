@@ -1,0 +1,87 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.protocol.BindErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The kit's meters, named {@code hoody_tunnel_*} in Prometheus. Gauges read live state through this long-lived bean
+ * (Micrometer holds gauge state weakly).
+ */
+@ApplicationScoped
+public class KitMetrics {
+
+    private final MeterRegistry registry;
+    private final Counter bytesToDriver;
+    private final Counter bytesFromDriver;
+    private final Counter streamsOpened;
+    private final Map<BindErrorCode, Counter> bindErrors = new EnumMap<>(BindErrorCode.class);
+    private final Map<String, Counter> helloRejections = new ConcurrentHashMap<>();
+    private final Map<Integer, Counter> visitorRejections = new ConcurrentHashMap<>();
+    private final AtomicInteger preAuth = new AtomicInteger();
+
+    KitMetrics(MeterRegistry registry, SessionRegistry sessions, FdBudget fds) {
+        this.registry = registry;
+        Gauge.builder("hoody.tunnel.sessions.active", sessions, s -> s.size())
+                .description("Sessions with a connected driver").register(registry);
+        for (BindMode mode : BindMode.values()) {
+            Gauge.builder("hoody.tunnel.bindings.active", sessions, s -> s.bindingCount(mode))
+                    .tag("mode", mode.mode).description("Bindings held, by mode").register(registry);
+        }
+        Gauge.builder("hoody.tunnel.streams.active", sessions, s -> s.streamCount())
+                .description("Streams open across all sessions").register(registry);
+        Gauge.builder("hoody.tunnel.fd.permits.available", fds, FdBudget::available)
+                .description("Descriptors the kit may still open for listeners and visitors").register(registry);
+        Gauge.builder("hoody.tunnel.pre.auth.connections", preAuth, AtomicInteger::get)
+                .description("WebSockets that have not completed HELLO").register(registry);
+        bytesToDriver = Counter.builder("hoody.tunnel.bytes").tag("direction", "to_driver")
+                .description("Stream payload bytes, by direction").baseUnit("bytes").register(registry);
+        bytesFromDriver = Counter.builder("hoody.tunnel.bytes").tag("direction", "from_driver")
+                .description("Stream payload bytes, by direction").baseUnit("bytes").register(registry);
+        streamsOpened = Counter.builder("hoody.tunnel.streams.opened")
+                .description("Streams opened for visitors and container clients").register(registry);
+        for (BindErrorCode code : BindErrorCode.values()) {
+            bindErrors.put(code, Counter.builder("hoody.tunnel.bind.errors").tag("code", code.name())
+                    .description("BIND requests refused, by code").register(registry));
+        }
+    }
+
+    void bytesToDriver(int n) {
+        bytesToDriver.increment(n);
+    }
+
+    void bytesFromDriver(int n) {
+        bytesFromDriver.increment(n);
+    }
+
+    void streamOpened() {
+        streamsOpened.increment();
+    }
+
+    void bindError(BindErrorCode code) {
+        bindErrors.get(code).increment();
+    }
+
+    /** @param reason a short word: timeout, malformed, version, pre_auth_cap, subprotocol */
+    void helloRejected(String reason) {
+        helloRejections.computeIfAbsent(reason, r -> Counter.builder("hoody.tunnel.hello.rejections").tag("reason", r)
+                .description("Sockets closed before or at HELLO, by reason").register(registry)).increment();
+    }
+
+    void visitorRefused(int status) {
+        visitorRejections.computeIfAbsent(status, s -> Counter.builder("hoody.tunnel.visitor.refusals")
+                .tag("status", Integer.toString(s))
+                .description("Visitors answered by the kit itself (502/503/504) or reset (pull)").register(registry)).increment();
+    }
+
+    AtomicInteger preAuthGauge() {
+        return preAuth;
+    }
+}

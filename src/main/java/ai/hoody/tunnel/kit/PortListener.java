@@ -1,0 +1,74 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.mux.Splice;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+
+/**
+ * The container-side socket of a binding. Threading: one virtual thread runs the accept loop; each accepted socket
+ * gets its own virtual thread running a {@link VisitorConnection}. Closing the server socket ends the loop.
+ */
+final class PortListener {
+
+    private static final Logger LOG = Logger.getLogger(PortListener.class);
+    /** Pause after an accept error (EMFILE and friends) so a failing accept never spins a core. */
+    private static final long ACCEPT_BACKOFF_MILLIS = 50;
+
+    private final ServerSocket server;
+    private final KitContext kit;
+    private volatile Binding binding;
+    private Thread acceptLoop;
+
+    PortListener(ServerSocket server, KitContext kit) {
+        this.server = server;
+        this.kit = kit;
+    }
+
+    int port() {
+        return server.getLocalPort();
+    }
+
+    void start(Binding owner) {
+        this.binding = owner;
+        acceptLoop = Thread.ofVirtual().name("accept-" + port()).start(this::acceptLoop);
+    }
+
+    Binding binding() {
+        return binding;
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            Socket socket;
+            try {
+                socket = server.accept();
+            } catch (IOException e) {
+                if (server.isClosed()) {
+                    return;
+                }
+                LOG.warnf("accept on port %d failed: %s", port(), e.getMessage());
+                try {
+                    Thread.sleep(ACCEPT_BACKOFF_MILLIS);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                continue;
+            }
+            Thread.ofVirtual().name("visitor-" + port()).start(new VisitorConnection(socket, binding, kit));
+        }
+    }
+
+    /** Stops accepting; streams already open are the session's to reset. Gives the listener's fd permit back. */
+    void close() {
+        if (!server.isClosed()) {
+            Splice.closeQuietly(server);
+            kit.fds.release();
+        }
+        if (acceptLoop != null) {
+            acceptLoop.interrupt();
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package ai.hoody.tunnel.mux;
+
+import ai.hoody.tunnel.protocol.FrameCodec;
+import ai.hoody.tunnel.protocol.ResetCode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+
+/**
+ * Joins a stream to a TCP socket, both directions, until both are finished; used by the kit (visitor or container
+ * client socket) and the driver (target socket) alike.
+ *
+ * <p>Threading: the calling virtual thread pumps socket → stream; a second virtual thread pumps stream → socket.
+ * A FIN becomes {@code shutdownOutput()} and an EOF becomes a FIN, so half-close travels both ways; a RESET aborts
+ * the socket (RST) and a socket error resets the stream.
+ */
+public final class Splice {
+
+    /** Reads start small so that an idle stream holds little memory, and grow for bulk transfers. */
+    private static final int FIRST_READ_BYTES = 4096;
+
+    private Splice() {
+    }
+
+    /** Blocks until both directions are done; always closes the socket. */
+    public static void run(MuxStream stream, Socket socket) {
+        Thread outbound = Thread.ofVirtual().name("stream-" + stream.id() + "-to-socket")
+                .start(() -> streamToSocket(stream, socket));
+        try {
+            socketToStream(stream, socket);
+            outbound.join();
+        } catch (InterruptedException e) {
+            stream.reset(ResetCode.CANCEL, "shutting down");
+            outbound.interrupt();
+            Thread.currentThread().interrupt();
+        } finally {
+            closeQuietly(socket);
+        }
+    }
+
+    private static void socketToStream(MuxStream stream, Socket socket) throws InterruptedException {
+        byte[] buf = new byte[FIRST_READ_BYTES];
+        try {
+            InputStream in = socket.getInputStream();
+            while (true) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    stream.finish();
+                    return;
+                }
+                stream.write(buf, 0, n);
+                if (n == buf.length && buf.length < FrameCodec.MAX_DATA_BYTES) {
+                    buf = new byte[Math.min(buf.length * 4, FrameCodec.MAX_DATA_BYTES)];
+                }
+            }
+        } catch (StreamResetException e) {
+            abort(socket);
+        } catch (IOException e) {
+            // The socket broke, or the other pump aborted it after a reset; the stream must not outlive it.
+            stream.reset(ResetCode.CANCEL, "socket closed: " + e.getMessage());
+            abort(socket);
+        }
+    }
+
+    private static void streamToSocket(MuxStream stream, Socket socket) {
+        try {
+            OutputStream out = socket.getOutputStream();
+            ByteBuffer chunk;
+            while ((chunk = stream.read()) != null) {
+                int n = chunk.remaining();
+                out.write(chunk.array(), chunk.arrayOffset() + chunk.position(), n);
+                stream.consumed(n);
+            }
+            socket.shutdownOutput();
+        } catch (StreamResetException e) {
+            abort(socket);
+        } catch (IOException e) {
+            stream.reset(ResetCode.CANCEL, "socket closed: " + e.getMessage());
+            abort(socket);
+        } catch (InterruptedException e) {
+            stream.reset(ResetCode.CANCEL, "shutting down");
+            abort(socket);
+        }
+    }
+
+    /** Closes with RST so that the local peer sees an abort, not a clean end of data. */
+    public static void abort(Socket socket) {
+        try {
+            if (!socket.isClosed()) {
+                socket.setSoLinger(true, 0);
+            }
+        } catch (IOException ignored) {
+            // already gone
+        }
+        closeQuietly(socket);
+    }
+
+    public static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // nothing left to do with a socket that will not close
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package ai.hoody.tunnel.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * JSON form of control messages (docs/PROTOCOL.md §3). Written by hand against Jackson's tree model, not data
+ * binding, so that every field's rule and every error message is explicit and the codec needs no reflection.
+ */
+public final class ControlCodec {
+
+    /** Longest control message accepted, in characters. */
+    public static final int MAX_CONTROL_CHARS = 16 * 1024;
+
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(4096).build())
+            .build());
+
+    private ControlCodec() {
+    }
+
+    public static String encode(ControlMessage message) {
+        ObjectNode o = JSON.createObjectNode();
+        switch (message) {
+            case ControlMessage.Hello h -> {
+                o.put("type", "HELLO").put("version", h.version());
+                ObjectNode client = o.putObject("client");
+                client.put("name", h.clientName()).put("version", h.clientVersion());
+                o.put("maxStreams", h.maxStreams());
+                if (h.resume() == null) {
+                    o.putNull("resume");
+                } else {
+                    o.putObject("resume").put("sessionId", h.resume().sessionId()).put("token", h.resume().token());
+                }
+            }
+            case ControlMessage.HelloOk h -> o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
+                    .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
+                    .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("streamWindow", h.streamWindow())
+                    .put("maxDataBytes", h.maxDataBytes()).put("resumed", h.resumed());
+            case ControlMessage.Bind b -> {
+                o.put("type", "BIND").put("ref", b.ref()).put("kind", b.kind()).put("mode", b.mode()).put("port", b.port());
+                if (b.host() != null) {
+                    o.put("host", b.host());
+                }
+                o.put("takeover", b.takeover());
+            }
+            case ControlMessage.BindOk b -> o.put("type", "BIND_OK").put("ref", b.ref()).put("bindId", b.bindId())
+                    .put("kind", b.kind()).put("mode", b.mode()).put("port", b.port()).put("host", b.host())
+                    .put("publicUrl", b.publicUrl());
+            case ControlMessage.BindErr b -> o.put("type", "BIND_ERR").put("ref", b.ref()).put("code", b.code().name())
+                    .put("message", b.message()).put("port", b.port());
+            case ControlMessage.Unbind u -> o.put("type", "UNBIND").put("bindId", u.bindId());
+            case ControlMessage.BindRevoked r -> o.put("type", "BIND_REVOKED").put("bindId", r.bindId()).put("reason", r.reason());
+            case ControlMessage.Ping p -> o.put("type", "PING").put("ts", p.ts());
+            case ControlMessage.Pong p -> o.put("type", "PONG").put("ts", p.ts());
+            case ControlMessage.GoAway g -> o.put("type", "GOAWAY").put("code", g.code().name()).put("message", g.message());
+            case ControlMessage.Unknown u -> throw new IllegalArgumentException("cannot send an unknown message " + u.type());
+        }
+        return o.toString();
+    }
+
+    /** @throws MalformedMessageException when the text is not a control message of §3 */
+    public static ControlMessage decode(String text) throws MalformedMessageException {
+        if (text.length() > MAX_CONTROL_CHARS) {
+            throw new MalformedMessageException("control message longer than " + MAX_CONTROL_CHARS + " characters");
+        }
+        JsonNode o;
+        try {
+            o = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new MalformedMessageException("control message is not JSON: " + e.getOriginalMessage());
+        }
+        if (o == null || !o.isObject()) {
+            throw new MalformedMessageException("control message must be a JSON object");
+        }
+        String type = string(o, "type", true);
+        return switch (type) {
+            case "HELLO" -> {
+                JsonNode client = o.path("client");
+                if (!client.isMissingNode() && !client.isNull() && !client.isObject()) {
+                    throw new MalformedMessageException("HELLO.client must be an object");
+                }
+                JsonNode r = o.path("resume");
+                ControlMessage.Resume resume = null;
+                if (r.isObject()) {
+                    resume = new ControlMessage.Resume(string(r, "sessionId", true), string(r, "token", true));
+                } else if (!r.isMissingNode() && !r.isNull()) {
+                    throw new MalformedMessageException("HELLO.resume must be an object or null");
+                }
+                int maxStreams = integer(o, "maxStreams", 0, 0, Integer.MAX_VALUE);
+                yield new ControlMessage.Hello(integer(o, "version", -1, 1, 255), string(client, "name", false),
+                        string(client, "version", false), maxStreams, resume);
+            }
+            case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
+                    integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
+                    integer(o, "streamWindow", -1, 1, Integer.MAX_VALUE),
+                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), o.path("resumed").asBoolean(false));
+            case "BIND" -> new ControlMessage.Bind(string(o, "ref", false), string(o, "kind", true),
+                    string(o, "mode", true), integer(o, "port", -1, 0, 65535), string(o, "host", false),
+                    bool(o, "takeover"));
+            case "BIND_OK" -> new ControlMessage.BindOk(string(o, "ref", false), integer(o, "bindId", -1, 1, Integer.MAX_VALUE),
+                    string(o, "kind", true), string(o, "mode", true), integer(o, "port", -1, 0, 65535),
+                    string(o, "host", false), string(o, "publicUrl", false));
+            case "BIND_ERR" -> new ControlMessage.BindErr(string(o, "ref", false), bindErrorCode(string(o, "code", true)),
+                    string(o, "message", false), integer(o, "port", 0, 0, 65535));
+            case "UNBIND" -> new ControlMessage.Unbind(integer(o, "bindId", -1, 1, Integer.MAX_VALUE));
+            case "BIND_REVOKED" -> new ControlMessage.BindRevoked(integer(o, "bindId", -1, 1, Integer.MAX_VALUE),
+                    string(o, "reason", false));
+            case "PING" -> new ControlMessage.Ping(o.path("ts").asLong(0));
+            case "PONG" -> new ControlMessage.Pong(o.path("ts").asLong(0));
+            case "GOAWAY" -> new ControlMessage.GoAway(goAwayCode(string(o, "code", true)), string(o, "message", false));
+            default -> new ControlMessage.Unknown(type);
+        };
+    }
+
+    private static String string(JsonNode o, String field, boolean required) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        if (v.isMissingNode() || v.isNull()) {
+            if (required) {
+                throw new MalformedMessageException("missing field '" + field + "'");
+            }
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new MalformedMessageException("field '" + field + "' must be a string");
+        }
+        return v.textValue();
+    }
+
+    /** @param absent the value when the field is missing, or -1 when it is required */
+    private static int integer(JsonNode o, String field, int absent, int min, int max) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        if (v.isMissingNode() || v.isNull()) {
+            if (absent < 0) {
+                throw new MalformedMessageException("missing field '" + field + "'");
+            }
+            return absent;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min || v.longValue() > max) {
+            throw new MalformedMessageException("field '" + field + "' must be an integer in " + min + ".." + max);
+        }
+        return (int) v.longValue();
+    }
+
+    private static long longInt(JsonNode o, String field) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+            throw new MalformedMessageException("field '" + field + "' must be a non-negative integer");
+        }
+        return v.longValue();
+    }
+
+    private static boolean bool(JsonNode o, String field) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        if (v.isMissingNode() || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new MalformedMessageException("field '" + field + "' must be true or false");
+        }
+        return v.booleanValue();
+    }
+
+    private static BindErrorCode bindErrorCode(String s) {
+        try {
+            return BindErrorCode.valueOf(s);
+        } catch (IllegalArgumentException e) {
+            return BindErrorCode.INTERNAL; // a newer kit's code still reads as an error
+        }
+    }
+
+    private static GoAwayCode goAwayCode(String s) {
+        try {
+            return GoAwayCode.valueOf(s);
+        } catch (IllegalArgumentException e) {
+            return GoAwayCode.NORMAL;
+        }
+    }
+}

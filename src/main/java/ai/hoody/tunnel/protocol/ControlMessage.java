@@ -1,0 +1,54 @@
+package ai.hoody.tunnel.protocol;
+
+/**
+ * Control messages: JSON text WebSocket messages with a {@code type} field (docs/PROTOCOL.md §3).
+ * {@link ControlCodec} maps them to and from JSON.
+ */
+public sealed interface ControlMessage {
+
+    /** Asks to resume an orphaned session; {@code token} is the secret from its HELLO_OK. */
+    record Resume(String sessionId, String token) {
+    }
+
+    /** Driver → kit, first message of every socket. */
+    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) implements ControlMessage {
+    }
+
+    /** Kit → driver: the session is open. */
+    record HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
+                   int maxDataBytes, boolean resumed) implements ControlMessage {
+    }
+
+    /** Driver → kit: asks for a listener. {@code ref} is echoed in the answer so a driver can match it. */
+    record Bind(String ref, String kind, String mode, int port, String host, boolean takeover) implements ControlMessage {
+    }
+
+    record BindOk(String ref, int bindId, String kind, String mode, int port, String host, String publicUrl)
+            implements ControlMessage {
+    }
+
+    record BindErr(String ref, BindErrorCode code, String message, int port) implements ControlMessage {
+    }
+
+    /** Driver → kit: close the listener of {@code bindId}; the kit answers BIND_REVOKED(reason UNBOUND). */
+    record Unbind(int bindId) implements ControlMessage {
+    }
+
+    /** Kit → driver: the binding is gone; its streams have been reset. */
+    record BindRevoked(int bindId, String reason) implements ControlMessage {
+    }
+
+    record Ping(long ts) implements ControlMessage {
+    }
+
+    record Pong(long ts) implements ControlMessage {
+    }
+
+    /** Either side: the session is ending; no new streams or bindings. */
+    record GoAway(GoAwayCode code, String message) implements ControlMessage {
+    }
+
+    /** A well-formed message of a type this version does not know; receivers ignore it. */
+    record Unknown(String type) implements ControlMessage {
+    }
+}
