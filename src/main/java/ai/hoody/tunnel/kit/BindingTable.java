@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.BindErrorCode;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.ControlMessage.Bind;

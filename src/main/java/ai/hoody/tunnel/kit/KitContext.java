@@ -1,10 +1,13 @@
 package ai.hoody.tunnel.kit;
 
 import io.vertx.core.Vertx;
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
-/** The kit-wide services a session and its connections need, handed over as one value. */
-@ApplicationScoped
+/**
+ * The kit-wide services a session and its connections need, handed over as one value. A {@code @Singleton}, not
+ * {@code @ApplicationScoped}: its fields are read directly, which a client proxy would not allow.
+ */
+@Singleton
 public class KitContext {
 
     final KitConfig config;

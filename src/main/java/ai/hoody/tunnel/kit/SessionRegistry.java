@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.protocol.BindMode;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.security.SecureRandom;

@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.Splice;
 import ai.hoody.tunnel.mux.StreamResetException;

@@ -1,4 +1,4 @@
-package ai.hoody.tunnel.kit;
+package ai.hoody.tunnel.protocol;
 
 /** The (kind, mode) pairs a BIND may ask for. */
 public enum BindMode {

@@ -1,0 +1,16 @@
+package ai.hoody.tunnel.cli;
+
+import picocli.CommandLine.Option;
+
+/** Options every driver and admin command shares. */
+final class DriverOptions {
+
+    static final String DEFAULT_KIT = "http://127.0.0.1:9771";
+
+    @Option(names = "--kit", paramLabel = "URL", defaultValue = "${env:HOODY_TUNNEL_KIT:-" + DEFAULT_KIT + "}",
+            description = "The kit's base URL (http, https, ws or wss); default $HOODY_TUNNEL_KIT or " + DEFAULT_KIT + ".")
+    String kit;
+
+    @Option(names = "--json", description = "Print one JSON object per line for each event.")
+    boolean json;
+}
