@@ -1,0 +1,153 @@
+package ai.hoody.tunnel.support;
+
+import ai.hoody.tunnel.protocol.ControlCodec;
+import ai.hoody.tunnel.protocol.ControlMessage;
+import ai.hoody.tunnel.protocol.Frame;
+import ai.hoody.tunnel.protocol.FrameCodec;
+import ai.hoody.tunnel.protocol.Protocol;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A driver at the protocol level, on the JDK's WebSocket client: sends exactly what a test tells it and records what
+ * the kit says. For BIND error codes, misbehaving drivers and handshake rules.
+ */
+public final class RawDriver implements WebSocket.Listener, AutoCloseable {
+
+    public record Close(int code, String reason) {
+    }
+
+    private final BlockingQueue<ControlMessage> control = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Close> closed = new CompletableFuture<>();
+    private final StringBuilder text = new StringBuilder();
+    private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+    private WebSocket ws;
+
+    public static RawDriver connect(URI kitBase) throws Exception {
+        return connect(kitBase, Protocol.SUBPROTOCOL_V1);
+    }
+
+    public static RawDriver connect(URI kitBase, String subprotocol) throws Exception {
+        RawDriver d = new RawDriver();
+        URI uri = URI.create("ws://" + kitBase.getHost() + ":" + kitBase.getPort() + Protocol.CONNECT_PATH);
+        d.ws = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols(subprotocol)
+                .buildAsync(uri, d).get(10, TimeUnit.SECONDS);
+        return d;
+    }
+
+    /** Sends HELLO and returns HELLO_OK. */
+    public ControlMessage.HelloOk hello(int maxStreams) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", maxStreams, null)));
+        return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
+    }
+
+    /** Sends BIND and returns BIND_OK or BIND_ERR. */
+    public ControlMessage bind(String kind, String mode, int port, String host, boolean takeover) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Bind("r" + port, kind, mode, port, host, takeover)));
+        while (true) {
+            ControlMessage m = control.poll(10, TimeUnit.SECONDS);
+            if (m == null) {
+                throw new AssertionError("no answer to BIND");
+            }
+            if (m instanceof ControlMessage.BindOk || m instanceof ControlMessage.BindErr) {
+                return m;
+            }
+        }
+    }
+
+    public ControlMessage next(Class<? extends ControlMessage> type) throws Exception {
+        while (true) {
+            ControlMessage m = control.poll(10, TimeUnit.SECONDS);
+            if (m == null) {
+                throw new AssertionError("no " + type.getSimpleName() + " within 10 s");
+            }
+            if (type.isInstance(m)) {
+                return m;
+            }
+        }
+    }
+
+    public Frame nextFrame(Duration timeout) throws InterruptedException {
+        return frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public void send(String json) {
+        ws.sendText(json, true).join();
+    }
+
+    public void sendFrame(byte[] frame) {
+        ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+    }
+
+    public Close awaitClose(Duration timeout) throws Exception {
+        return closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public boolean isClosed() {
+        return closed.isDone();
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket) {
+        webSocket.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+        text.append(data);
+        if (last) {
+            try {
+                control.add(ControlCodec.decode(text.toString()));
+            } catch (Exception e) {
+                throw new AssertionError("kit sent a bad control message: " + text, e);
+            } finally {
+                text.setLength(0);
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+        byte[] b = new byte[data.remaining()];
+        data.get(b);
+        binary.writeBytes(b);
+        if (last) {
+            try {
+                frames.add(FrameCodec.decode(ByteBuffer.wrap(binary.toByteArray())));
+            } catch (Exception e) {
+                throw new AssertionError("kit sent a bad frame", e);
+            } finally {
+                binary.reset();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+        closed.complete(new Close(statusCode, reason));
+        return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+        closed.complete(new Close(1006, String.valueOf(error)));
+    }
+
+    @Override
+    public void close() {
+        ws.abort();
+    }
+}

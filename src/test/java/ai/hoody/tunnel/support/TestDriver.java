@@ -1,0 +1,99 @@
+package ai.hoody.tunnel.support;
+
+import ai.hoody.tunnel.driver.BindSpec;
+import ai.hoody.tunnel.driver.DriverEvents;
+import ai.hoody.tunnel.driver.DriverSession;
+import ai.hoody.tunnel.driver.KitAddress;
+import ai.hoody.tunnel.protocol.GoAwayCode;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** The real driver ({@link DriverSession}) run in the test JVM, its --json events collected line by line. */
+public final class TestDriver implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DriverSession session;
+    private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+    private TestDriver(URI kit, List<BindSpec> specs) {
+        PrintStream out = new PrintStream(new LineSink(events), true, StandardCharsets.UTF_8);
+        this.session = new DriverSession(KitAddress.connectUri(kit.toString()), specs, new DriverEvents(out, System.err, true));
+        Thread.ofVirtual().name("test-driver").start(() -> {
+            try {
+                exit.complete(session.run());
+            } catch (Throwable t) {
+                exit.completeExceptionally(t);
+            }
+        });
+    }
+
+    public static TestDriver start(URI kit, BindSpec... specs) {
+        return new TestDriver(kit, List.of(specs));
+    }
+
+    /** Waits for the next event named {@code name}, skipping others. */
+    public JsonNode await(String name) throws InterruptedException {
+        while (true) {
+            JsonNode e = events.poll(15, TimeUnit.SECONDS);
+            if (e == null) {
+                throw new AssertionError("no '" + name + "' event within 15 s");
+            }
+            if (e.path("event").asText().equals(name)) {
+                return e;
+            }
+            if (e.path("event").asText().equals("bind_err") && name.equals("bind_ok")) {
+                throw new AssertionError("bind refused: " + e);
+            }
+        }
+    }
+
+    public String sessionId() {
+        return session.sessionId();
+    }
+
+    public int exitCode() throws Exception {
+        return exit.get(15, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws Exception {
+        session.stop(GoAwayCode.NORMAL);
+        exit.get(15, TimeUnit.SECONDS);
+    }
+
+    /** Splits what the driver prints into JSON events. */
+    private static final class LineSink extends OutputStream {
+        private final BlockingQueue<JsonNode> events;
+        private final StringBuilder line = new StringBuilder();
+
+        LineSink(BlockingQueue<JsonNode> events) {
+            this.events = events;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            if (b == '\n') {
+                try {
+                    events.add(JSON.readTree(line.toString()));
+                } catch (Exception e) {
+                    throw new AssertionError("driver printed a line that is not JSON: " + line, e);
+                }
+                line.setLength(0);
+            } else {
+                line.append((char) b);
+            }
+        }
+    }
+}
