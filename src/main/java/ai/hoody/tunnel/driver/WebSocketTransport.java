@@ -79,7 +79,7 @@ final class WebSocketTransport implements FrameTransport, WebSocket.Listener {
 
     @Override
     public void close(int code, String reason) {
-        enqueue(w -> w.sendClose(code, reason));
+        enqueue(w -> w.sendClose(code, Protocol.closeReason(reason)));
     }
 
     /** Closes at once, without waiting for queued sends: the peer is gone or not answering. */

@@ -126,9 +126,12 @@ public class BindingTable {
         Binding binding = new Binding(nextBindId.getAndIncrement(), mode, actual,
                 host == null ? null : hostName(mode, req.host()), session, publicUrl, Instant.now());
         PortListener listener = new PortListener(server, kit);
-        slot.listener = listener;
-        session.added(binding);
         listener.start(binding);
+        slot.listener = listener;
+        if (!session.added(binding)) { // the session ended while this BIND ran: do not leak the listener
+            release(binding);
+            return err(req, BindErrorCode.INTERNAL, "the session is ending");
+        }
         LOG.infof("session %s: %s binding %d on port %d", session.id(), mode.mode, binding.bindId(), actual);
         return new BindOk(req.ref(), binding.bindId(), mode.kind, mode.mode, actual, binding.host(), publicUrl);
     }

@@ -26,6 +26,8 @@ final class DriverConnection implements FrameTransport {
     private final WebSocketConnection ws;
     private final KitContext kit;
     private boolean preAuth;
+    /** Set once the kit decided to close before HELLO: whatever the driver still sends is ignored. */
+    private boolean rejected;
     private long helloTimer = -1;
     private volatile KitSession session;
 
@@ -57,6 +59,9 @@ final class DriverConnection implements FrameTransport {
     }
 
     void onText(String text) {
+        if (rejected) {
+            return;
+        }
         ControlMessage message;
         try {
             message = ControlCodec.decode(text);
@@ -100,6 +105,9 @@ final class DriverConnection implements FrameTransport {
     }
 
     void onBinary(Buffer message) {
+        if (rejected) {
+            return;
+        }
         KitSession s = session;
         if (s == null) {
             reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO");
@@ -137,6 +145,8 @@ final class DriverConnection implements FrameTransport {
     }
 
     private void reject(String why, int closeCode, String reason) {
+        rejected = true;
+        leavePreAuth();
         kit.metrics.helloRejected(why);
         LOG.debugf("closing %s before HELLO: %s", ws.handshakeRequest().remoteAddress(), reason);
         close(closeCode, reason);
@@ -167,9 +177,7 @@ final class DriverConnection implements FrameTransport {
 
     @Override
     public void close(int code, String reason) {
-        // Close reasons are limited to 123 bytes by RFC 6455.
-        String r = reason.length() > 120 ? reason.substring(0, 120) : reason;
-        ws.close(new CloseReason(code, r)).subscribe().with(v -> {
+        ws.close(new CloseReason(code, Protocol.closeReason(reason))).subscribe().with(v -> {
         }, this::sendFailed);
     }
 

@@ -1,6 +1,7 @@
 package ai.hoody.tunnel.kit;
 
 import ai.hoody.tunnel.mux.Splice;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class HttpAnswers {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int DRAIN_BYTES = 1 << 20;
     private static final int DRAIN_MILLIS = 1000;
 
@@ -25,7 +27,7 @@ final class HttpAnswers {
      * the response.
      */
     static void send(Socket socket, int status, String reason, String message, Integer retryAfterSeconds) {
-        String body = "{\"error\":\"" + reason + "\",\"message\":\"" + message.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}\n";
+        String body = JSON.createObjectNode().put("error", reason).put("message", message) + "\n";
         byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(160)
                 .append("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n")

@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.protocol.FrameCodec;
 import io.vertx.core.Vertx;
 import jakarta.inject.Singleton;
 
@@ -18,6 +19,10 @@ public class KitContext {
     final Vertx vertx;
 
     KitContext(KitConfig config, SessionRegistry sessions, BindingTable bindings, FdBudget fds, KitMetrics metrics, Vertx vertx) {
+        if (config.streamWindow() < FrameCodec.MAX_DATA_BYTES) {
+            throw new IllegalArgumentException("hoody.tunnel.stream-window must be at least " + FrameCodec.MAX_DATA_BYTES
+                    + " (one DATA frame), was " + config.streamWindow());
+        }
         this.config = config;
         this.sessions = sessions;
         this.bindings = bindings;

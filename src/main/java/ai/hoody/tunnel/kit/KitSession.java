@@ -5,6 +5,7 @@ import ai.hoody.tunnel.mux.Multiplexer;
 import ai.hoody.tunnel.mux.MuxListener;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.StreamResetException;
+import ai.hoody.tunnel.protocol.BindErrorCode;
 import ai.hoody.tunnel.protocol.ControlCodec;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.GoAwayCode;
@@ -103,10 +104,9 @@ public final class KitSession {
     }
 
     private void bind(ControlMessage.Bind req) {
-        if (ending.get()) {
-            return;
-        }
-        ControlMessage answer = kit.bindings.bind(this, req, kit);
+        ControlMessage answer = ending.get()
+                ? new ControlMessage.BindErr(req.ref(), BindErrorCode.INTERNAL, "the session is ending", req.port())
+                : kit.bindings.bind(this, req, kit);
         if (answer instanceof ControlMessage.BindErr err) {
             kit.metrics.bindError(err.code());
             LOG.infof("session %s: BIND %s/%s port %d refused: %s %s", id, req.kind(), req.mode(), req.port(), err.code(), err.message());
@@ -117,14 +117,21 @@ public final class KitSession {
     private void unbind(int bindId) {
         Binding b = bindings.remove(bindId);
         if (b == null) {
+            send(new ControlMessage.BindRevoked(bindId, "UNKNOWN_BINDING"));
             return;
         }
         drop(b, ResetCode.BIND_GONE, "UNBOUND");
         send(new ControlMessage.BindRevoked(bindId, "UNBOUND"));
     }
 
-    void added(Binding binding) {
+    /** @return false when the session ended meanwhile: the caller must release the binding */
+    boolean added(Binding binding) {
         bindings.put(binding.bindId(), binding);
+        if (ending.get()) {
+            bindings.remove(binding.bindId());
+            return false;
+        }
+        return true;
     }
 
     /** Closes the binding's listener and resets its streams. */

@@ -19,6 +19,25 @@ public final class Protocol {
     public static final int CLOSE_INTERNAL = 1011;
     public static final int CLOSE_TRY_AGAIN_LATER = 1013;
 
+    /** RFC 6455 allows 123 bytes of UTF-8 in a close reason. */
+    public static final int MAX_CLOSE_REASON_BYTES = 123;
+
+    /** Cuts a close reason to {@link #MAX_CLOSE_REASON_BYTES}, never inside a character. */
+    public static String closeReason(String reason) {
+        if (reason == null) {
+            return "";
+        }
+        byte[] b = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length <= MAX_CLOSE_REASON_BYTES) {
+            return reason;
+        }
+        int end = MAX_CLOSE_REASON_BYTES;
+        while (end > 0 && (b[end] & 0xC0) == 0x80) {
+            end--;
+        }
+        return new String(b, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private Protocol() {
     }
 }

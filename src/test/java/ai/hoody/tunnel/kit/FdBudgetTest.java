@@ -1,0 +1,62 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.protocol.BindErrorCode;
+import ai.hoody.tunnel.protocol.ControlMessage;
+import ai.hoody.tunnel.protocol.Frame;
+import ai.hoody.tunnel.support.Ports;
+import ai.hoody.tunnel.support.RawDriver;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.Test;
+
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A kit with a descriptor budget of 2 and a public URL pattern. */
+@QuarkusTest
+@TestProfile(FdBudgetTest.TinyBudget.class)
+class FdBudgetTest {
+
+    public static class TinyBudget implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("hoody.tunnel.fd-budget", "2", "hoody.tunnel.public-url-pattern", "https://p{port}.example.test/");
+        }
+    }
+
+    @TestHTTPResource("/")
+    URI kit;
+
+    @Test
+    void aSpentBudgetRefusesVisitorsWith503AndBindsWithInternal() throws Exception {
+        int exposed = Ports.free();
+        try (RawDriver d = RawDriver.connect(kit)) {
+            d.hello(10);
+            ControlMessage.BindOk ok = (ControlMessage.BindOk) d.bind("http", "expose", exposed, null, false); // permit 1: the listener
+            assertThat(ok.publicUrl()).isEqualTo("https://p" + exposed + ".example.test/");
+
+            try (Socket first = new Socket("127.0.0.1", exposed)) { // permit 2: a visitor the driver never answers
+                assertThat(d.nextFrame(Duration.ofSeconds(5))).isInstanceOf(Frame.Open.class);
+
+                HttpResponse<String> refused = HttpClient.newHttpClient().send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + exposed + "/")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+                assertThat(refused.body()).contains("file descriptors");
+
+                ControlMessage second = d.bind("http", "expose", Ports.free(), null, false);
+                assertThat(second).isInstanceOf(ControlMessage.BindErr.class);
+                assertThat(((ControlMessage.BindErr) second).code()).isEqualTo(BindErrorCode.INTERNAL);
+            }
+        }
+    }
+}
