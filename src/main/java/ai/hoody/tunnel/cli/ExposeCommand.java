@@ -21,6 +21,9 @@ final class ExposeCommand implements Callable<Integer> {
     @Mixin
     DriverOptions options;
 
+    @Mixin
+    MoreBindings more;
+
     @Parameters(index = "0", paramLabel = "TARGET", description = "The laptop service: PORT or HOST:PORT.")
     String target;
 
@@ -32,13 +35,14 @@ final class ExposeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        BindSpec spec;
+        List<BindSpec> specs = new java.util.ArrayList<>();
         try {
-            spec = BindSpec.parseTarget(BindMode.EXPOSE, target, port, null, takeover);
+            specs.add(BindSpec.parseTarget(BindMode.EXPOSE, target, port, null, takeover));
+            specs.addAll(more.specs());
         } catch (IllegalArgumentException e) {
             System.err.println("hoody-tunnel: " + e.getMessage());
             return 2;
         }
-        return DriverRunner.run(options, List.of(spec));
+        return DriverRunner.run(options, specs);
     }
 }
