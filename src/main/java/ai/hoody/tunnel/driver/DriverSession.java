@@ -21,16 +21,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The laptop end of a session: connects, says HELLO, asks for its bindings, then serves the kit's OPENs until the
- * socket closes or the user stops it. Threading: {@link #run} blocks the calling thread for the session's life;
- * messages arrive on the transport's thread and are handed on without blocking; each stream runs a
- * {@link TargetConnection} on its own virtual thread.
+ * The laptop end of a session, for as long as the user wants it: connects, says HELLO, asks for its bindings, serves
+ * the kit's OPENs, and when the socket drops reconnects by itself (capped exponential backoff with jitter), resuming
+ * the session when the kit still has it and re-binding when it does not.
+ *
+ * <p>Threading: {@link #run} blocks the calling thread for the session's life. Each socket is a {@link Link}; its
+ * messages arrive on the transport's thread and are handed on without blocking; a watchdog virtual thread per link
+ * sends PINGs and drops a link that has gone silent; each stream runs a {@link TargetConnection} on its own
+ * virtual thread.
  */
-public final class DriverSession implements WebSocketTransport.Receiver {
+public final class DriverSession {
 
     /** Exit codes of the driver commands. */
     public static final int EXIT_OK = 0;
@@ -39,19 +44,23 @@ public final class DriverSession implements WebSocketTransport.Receiver {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final int DEFAULT_MAX_STREAMS = 16384;
+    private static final long BACKOFF_BASE_MILLIS = 200;
+    private static final long BACKOFF_CAP_MILLIS = 30_000;
+    /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
+    private static final int SILENT_INTERVALS = 3;
+
+    /** How one socket's life ended, and so what the driver does next. */
+    private enum Outcome { STOPPED, LOST, CONNECT_FAILED, BIND_REFUSED, KILLED }
 
     private final URI kit;
     private final List<BindSpec> specs;
     private final DriverEvents events;
-    private final CompletableFuture<ControlMessage.HelloOk> helloOk = new CompletableFuture<>();
-    private final Map<String, CompletableFuture<ControlMessage>> bindAnswers = new ConcurrentHashMap<>();
     private final Map<Integer, BindSpec> byBindId = new ConcurrentHashMap<>();
-    private final CountDownLatch closed = new CountDownLatch(1);
-    private volatile WebSocketTransport transport;
-    private volatile Multiplexer mux;
-    private volatile String sessionId;
+    private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopping;
-    private volatile String closeReason = "";
+    private volatile Link link;
+    private volatile String sessionId;
+    private volatile String resumeToken;
 
     public DriverSession(URI kit, List<BindSpec> specs, DriverEvents events) {
         this.kit = kit;
@@ -59,83 +68,59 @@ public final class DriverSession implements WebSocketTransport.Receiver {
         this.events = events;
     }
 
-    /** Runs the session to its end. */
+    /** Runs until stopped, refused, killed by an operator, or unable to reach the kit the first time. */
     public int run() throws InterruptedException {
-        try {
-            transport = WebSocketTransport.connect(kit, this, CONNECT_TIMEOUT);
-        } catch (IOException e) {
-            events.emit("error", "error: " + e.getMessage(), "message", e.getMessage());
-            return EXIT_DISCONNECTED;
-        }
-        transport.sendControl(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver",
-                Version.VERSION, DEFAULT_MAX_STREAMS, null)));
-        ControlMessage.HelloOk ok;
-        try {
-            ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            String why = e instanceof TimeoutException ? "no HELLO_OK within " + CONNECT_TIMEOUT.toSeconds() + " s" : e.getCause().getMessage();
-            events.emit("error", "error: the kit did not open a session: " + why, "message", why);
-            transport.abort();
-            return EXIT_DISCONNECTED;
-        }
-        sessionId = ok.sessionId();
-        events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
-                "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
-
-        for (int i = 0; i < specs.size(); i++) {
-            BindSpec spec = specs.get(i);
-            String ref = Integer.toString(i + 1);
-            CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
-            bindAnswers.put(ref, answer);
-            transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
-                    spec.remotePort(), spec.remoteHost(), spec.takeover())));
-            ControlMessage reply;
-            try {
-                reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                String why = e instanceof TimeoutException ? "no answer to BIND" : e.getCause().getMessage();
-                events.emit("error", "error: " + why, "message", why);
-                transport.abort();
-                return EXIT_DISCONNECTED;
+        int attempt = 0;
+        boolean everConnected = false;
+        while (!stopping) {
+            Link l = new Link();
+            link = l;
+            Outcome outcome = l.run();
+            if (l.sessionOpened) {
+                everConnected = true;
+                attempt = 0;
             }
-            if (reply instanceof ControlMessage.BindErr err) {
-                events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
-                        "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
-                stop(GoAwayCode.NORMAL);
-                return EXIT_BIND_REFUSED;
+            switch (outcome) {
+                case STOPPED:
+                    return EXIT_OK;
+                case BIND_REFUSED:
+                    return EXIT_BIND_REFUSED;
+                case KILLED:
+                    return EXIT_DISCONNECTED;
+                case CONNECT_FAILED:
+                    if (!everConnected) {
+                        return EXIT_DISCONNECTED;
+                    }
+                    break;
+                case LOST:
+                    break;
             }
-            ControlMessage.BindOk bound = (ControlMessage.BindOk) reply;
-            events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
-                    "bindId", bound.bindId(), "sessionId", ok.sessionId(), "publicUrl", bound.publicUrl(),
-                    "target", spec.target(), "host", bound.host());
+            if (stopping) {
+                return EXIT_OK;
+            }
+            long delay = backoff(attempt++);
+            events.emit("reconnecting", "reconnecting in " + delay + " ms (attempt " + attempt + ")",
+                    "attempt", attempt, "delayMs", delay);
+            if (stopped.await(delay, TimeUnit.MILLISECONDS)) {
+                return EXIT_OK;
+            }
         }
+        return EXIT_OK;
+    }
 
-        Thread heartbeat = Thread.ofVirtual().name("driver-heartbeat").start(() -> heartbeat(ok.heartbeatIntervalMs()));
-        closed.await();
-        heartbeat.interrupt();
-        if (stopping) {
-            return EXIT_OK;
-        }
-        events.emit("disconnected", "disconnected from the kit: " + closeReason, "reason", closeReason);
-        return EXIT_DISCONNECTED;
+    /** Half to all of min(cap, base·2^attempt): never zero, so a reconnect loop cannot spin. */
+    static long backoff(int attempt) {
+        long ceiling = Math.min(BACKOFF_CAP_MILLIS, BACKOFF_BASE_MILLIS << Math.min(attempt, 20));
+        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     }
 
     /** Leaves on purpose (Ctrl-C): GOAWAY, close, and wait briefly for the kit's close. */
     public void stop(GoAwayCode code) {
         stopping = true;
-        WebSocketTransport t = transport;
-        if (t == null) {
-            return;
-        }
-        t.sendControl(ControlCodec.encode(new ControlMessage.GoAway(code, "driver stopping")));
-        t.close(Protocol.CLOSE_NORMAL, "driver stopping");
-        try {
-            if (!closed.await(2, TimeUnit.SECONDS)) {
-                t.abort();
-            }
-        } catch (InterruptedException e) {
-            t.abort();
-            Thread.currentThread().interrupt();
+        stopped.countDown();
+        Link l = link;
+        if (l != null) {
+            l.leave(code);
         }
     }
 
@@ -143,68 +128,241 @@ public final class DriverSession implements WebSocketTransport.Receiver {
         return sessionId;
     }
 
-    private void heartbeat(long intervalMillis) {
-        try {
-            while (true) {
-                Thread.sleep(Math.max(1000, intervalMillis));
-                transport.sendControl(ControlCodec.encode(new ControlMessage.Ping(System.currentTimeMillis())));
-            }
-        } catch (InterruptedException e) {
-            // session over
+    /** Drops the current socket as if the network failed (tests, and the watchdog). */
+    void dropLink() {
+        Link l = link;
+        if (l != null && l.transport != null) {
+            l.transport.abort();
         }
     }
 
-    private static String describe(BindSpec spec, ControlMessage.BindOk ok) {
-        return switch (spec.mode()) {
-            case EXPOSE -> "exposing " + spec.target() + " on container port " + ok.port()
-                    + (ok.publicUrl() == null ? "" : " at " + ok.publicUrl()) + " (bindId " + ok.bindId() + ")";
-            case PULL -> "pulling " + spec.target() + " onto the container's " + (ok.host() == null ? "127.0.0.1" : ok.host())
-                    + ":" + ok.port() + " (bindId " + ok.bindId() + ")";
-        };
-    }
+    /** One WebSocket to the kit, from connect to close. */
+    private final class Link implements WebSocketTransport.Receiver {
+        private final CompletableFuture<ControlMessage.HelloOk> helloOk = new CompletableFuture<>();
+        private final Map<String, CompletableFuture<ControlMessage>> bindAnswers = new ConcurrentHashMap<>();
+        private final CountDownLatch closed = new CountDownLatch(1);
+        private volatile WebSocketTransport transport;
+        private volatile Multiplexer mux;
+        private volatile long lastHeardNanos = System.nanoTime();
+        private volatile String closeReason = "";
+        private volatile GoAwayCode goAway;
+        private boolean sessionOpened;
 
-    // --- WebSocketTransport.Receiver ---
-
-    @Override
-    public void onControl(String text) {
-        ControlMessage m;
-        try {
-            m = ControlCodec.decode(text);
-        } catch (MalformedMessageException e) {
-            events.log("the kit sent a bad control message: " + e.getMessage());
-            transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
-            return;
-        }
-        switch (m) {
-            case ControlMessage.HelloOk ok -> {
-                mux = new Multiplexer(transport, ok.streamWindow(), this::onOpen, MuxListener.NONE);
-                helloOk.complete(ok);
+        Outcome run() throws InterruptedException {
+            try {
+                transport = WebSocketTransport.connect(kit, this, CONNECT_TIMEOUT);
+            } catch (IOException e) {
+                events.emit("error", "error: " + e.getMessage(), "message", e.getMessage());
+                return Outcome.CONNECT_FAILED;
             }
-            case ControlMessage.BindOk ok -> {
-                // Registered here, not in run(): an OPEN may follow the BIND_OK before run() wakes up.
-                BindSpec spec = specForRef(ok.ref());
-                if (spec != null) {
-                    byBindId.put(ok.bindId(), spec);
+            ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
+            transport.sendControl(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver",
+                    Version.VERSION, DEFAULT_MAX_STREAMS, resume)));
+            ControlMessage.HelloOk ok;
+            try {
+                ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                String why = e instanceof TimeoutException ? "no HELLO_OK within " + CONNECT_TIMEOUT.toSeconds() + " s" : e.getCause().getMessage();
+                events.emit("error", "error: the kit did not open a session: " + why, "message", why);
+                transport.abort();
+                return Outcome.CONNECT_FAILED;
+            }
+            sessionOpened = true;
+            boolean resumed = ok.resumed() && ok.sessionId().equals(sessionId);
+            sessionId = ok.sessionId();
+            resumeToken = ok.resumeToken();
+            if (resumed) {
+                events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
+            } else {
+                events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
+                        "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
+                byBindId.clear();
+                Outcome refused = bindAll(ok);
+                if (refused != null) {
+                    return refused;
                 }
-                complete(ok.ref(), ok);
             }
-            case ControlMessage.BindErr err -> complete(err.ref(), err);
-            case ControlMessage.Ping p -> transport.sendControl(ControlCodec.encode(new ControlMessage.Pong(p.ts())));
-            case ControlMessage.Pong ignored -> {
+            Thread watchdog = Thread.ofVirtual().name("driver-heartbeat").start(() -> watch(ok.heartbeatIntervalMs()));
+            try {
+                closed.await();
+            } finally {
+                watchdog.interrupt();
             }
-            case ControlMessage.BindRevoked r -> {
-                BindSpec spec = byBindId.remove(r.bindId());
-                events.emit("bind_revoked", "binding " + r.bindId() + " revoked by the kit: " + r.reason(),
-                        "bindId", r.bindId(), "reason", r.reason(), "target", spec == null ? null : spec.target());
+            if (stopping) {
+                return Outcome.STOPPED;
             }
-            case ControlMessage.GoAway g -> {
-                closeReason = "GOAWAY " + g.code() + (g.message() == null ? "" : ": " + g.message());
-                events.emit("goaway", "the kit is ending the session: " + g.code() + (g.message() == null ? "" : " (" + g.message() + ")"),
-                        "code", g.code().name(), "message", g.message());
+            events.emit("disconnected", "disconnected from the kit: " + closeReason, "reason", closeReason);
+            return goAway == GoAwayCode.ADMIN_KILL ? Outcome.KILLED : Outcome.LOST;
+        }
+
+        /** @return null when every BIND was granted */
+        private Outcome bindAll(ControlMessage.HelloOk ok) throws InterruptedException {
+            for (int i = 0; i < specs.size(); i++) {
+                BindSpec spec = specs.get(i);
+                String ref = Integer.toString(i + 1);
+                CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
+                bindAnswers.put(ref, answer);
+                transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
+                        spec.remotePort(), spec.remoteHost(), spec.takeover())));
+                ControlMessage reply;
+                try {
+                    reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    String why = e instanceof TimeoutException ? "no answer to BIND" : e.getCause().getMessage();
+                    events.emit("error", "error: " + why, "message", why);
+                    transport.abort();
+                    return Outcome.LOST;
+                }
+                if (reply instanceof ControlMessage.BindErr err) {
+                    events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
+                            "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
+                    leave(GoAwayCode.NORMAL);
+                    return Outcome.BIND_REFUSED;
+                }
+                ControlMessage.BindOk bound = (ControlMessage.BindOk) reply;
+                events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
+                        "bindId", bound.bindId(), "sessionId", ok.sessionId(), "publicUrl", bound.publicUrl(),
+                        "target", spec.target(), "host", bound.host());
             }
-            default -> {
-                // HELLO, BIND, UNBIND are never sent by a kit; unknown types are ignored by the protocol's rule
+            return null;
+        }
+
+        /** PINGs every interval; drops the socket when the kit has been silent for {@link #SILENT_INTERVALS}. */
+        private void watch(long intervalMillis) {
+            long interval = Math.max(50, intervalMillis);
+            long silentLimit = TimeUnit.MILLISECONDS.toNanos(interval * SILENT_INTERVALS);
+            try {
+                while (true) {
+                    Thread.sleep(interval);
+                    if (System.nanoTime() - lastHeardNanos > silentLimit) {
+                        closeReason = "nothing heard from the kit for " + interval * SILENT_INTERVALS + " ms";
+                        transport.abort();
+                        onClosed(1006, closeReason);
+                        return;
+                    }
+                    transport.sendControl(ControlCodec.encode(new ControlMessage.Ping(System.currentTimeMillis())));
+                }
+            } catch (InterruptedException e) {
+                // the link is over
             }
+        }
+
+        void leave(GoAwayCode code) {
+            WebSocketTransport t = transport;
+            if (t == null) {
+                return;
+            }
+            t.sendControl(ControlCodec.encode(new ControlMessage.GoAway(code, "driver stopping")));
+            t.close(Protocol.CLOSE_NORMAL, "driver stopping");
+            try {
+                if (!closed.await(2, TimeUnit.SECONDS)) {
+                    t.abort();
+                    onClosed(1006, "driver stopping");
+                }
+            } catch (InterruptedException e) {
+                t.abort();
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        // --- WebSocketTransport.Receiver ---
+
+        @Override
+        public void onControl(String text) {
+            lastHeardNanos = System.nanoTime();
+            ControlMessage m;
+            try {
+                m = ControlCodec.decode(text);
+            } catch (MalformedMessageException e) {
+                events.log("the kit sent a bad control message: " + e.getMessage());
+                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
+                return;
+            }
+            switch (m) {
+                case ControlMessage.HelloOk ok -> {
+                    mux = new Multiplexer(transport, ok.streamWindow(), this::onOpen, MuxListener.NONE);
+                    helloOk.complete(ok);
+                }
+                case ControlMessage.BindOk ok -> {
+                    // Registered here, not in bindAll(): an OPEN may follow the BIND_OK before bindAll() wakes up.
+                    BindSpec spec = specForRef(ok.ref());
+                    if (spec != null) {
+                        byBindId.put(ok.bindId(), spec);
+                    }
+                    complete(ok.ref(), ok);
+                }
+                case ControlMessage.BindErr err -> complete(err.ref(), err);
+                case ControlMessage.Ping p -> transport.sendControl(ControlCodec.encode(new ControlMessage.Pong(p.ts())));
+                case ControlMessage.Pong ignored -> {
+                }
+                case ControlMessage.BindRevoked r -> {
+                    BindSpec spec = byBindId.remove(r.bindId());
+                    events.emit("bind_revoked", "binding " + r.bindId() + " revoked by the kit: " + r.reason(),
+                            "bindId", r.bindId(), "reason", r.reason(), "target", spec == null ? null : spec.target());
+                }
+                case ControlMessage.GoAway g -> {
+                    goAway = g.code();
+                    closeReason = "GOAWAY " + g.code() + (g.message() == null ? "" : ": " + g.message());
+                    events.emit("goaway", "the kit is ending the session: " + g.code() + (g.message() == null ? "" : " (" + g.message() + ")"),
+                            "code", g.code().name(), "message", g.message());
+                    if (g.code() != GoAwayCode.ADMIN_KILL) {
+                        sessionId = null; // the kit will not keep this session: the next link starts a new one
+                    }
+                }
+                default -> {
+                    // HELLO, BIND, UNBIND are never sent by a kit; unknown types are ignored by the protocol's rule
+                }
+            }
+        }
+
+        private void complete(String ref, ControlMessage answer) {
+            CompletableFuture<ControlMessage> f = ref == null ? null : bindAnswers.remove(ref);
+            if (f != null) {
+                f.complete(answer);
+            }
+        }
+
+        @Override
+        public void onFrame(ByteBuffer frame) {
+            lastHeardNanos = System.nanoTime();
+            Multiplexer m = mux;
+            if (m == null) {
+                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO_OK");
+                return;
+            }
+            try {
+                m.receive(frame);
+            } catch (MalformedMessageException e) {
+                events.log("protocol error from the kit: " + e.getMessage());
+                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
+            }
+        }
+
+        @Override
+        public void onClosed(int code, String reason) {
+            if (closed.getCount() == 0) {
+                return;
+            }
+            if (closeReason.isEmpty()) {
+                closeReason = "closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason);
+            }
+            IOException gone = new IOException("the kit closed the socket: " + code + " " + reason);
+            helloOk.completeExceptionally(gone);
+            bindAnswers.values().forEach(f -> f.completeExceptionally(gone));
+            Multiplexer m = mux;
+            if (m != null) {
+                m.terminate("socket closed");
+            }
+            closed.countDown();
+        }
+
+        private void onOpen(MuxStream stream, int bindId, String origin) {
+            BindSpec spec = byBindId.get(bindId);
+            if (spec == null) {
+                stream.reset(ResetCode.BIND_GONE, "this driver holds no binding " + bindId);
+                return;
+            }
+            Thread.ofVirtual().name("target-" + stream.id()).start(new TargetConnection(stream, spec, origin, events));
         }
     }
 
@@ -217,48 +375,12 @@ public final class DriverSession implements WebSocketTransport.Receiver {
         }
     }
 
-    private void complete(String ref, ControlMessage answer) {
-        CompletableFuture<ControlMessage> f = ref == null ? null : bindAnswers.remove(ref);
-        if (f != null) {
-            f.complete(answer);
-        }
-    }
-
-    @Override
-    public void onFrame(ByteBuffer frame) {
-        Multiplexer m = mux;
-        if (m == null) {
-            transport.close(Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO_OK");
-            return;
-        }
-        try {
-            m.receive(frame);
-        } catch (MalformedMessageException e) {
-            events.log("protocol error from the kit: " + e.getMessage());
-            transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
-        }
-    }
-
-    @Override
-    public void onClosed(int code, String reason) {
-        if (closeReason.isEmpty()) {
-            closeReason = "closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason);
-        }
-        helloOk.completeExceptionally(new IOException("the kit closed the socket: " + code + " " + reason));
-        bindAnswers.values().forEach(f -> f.completeExceptionally(new IOException("the kit closed the socket: " + code + " " + reason)));
-        Multiplexer m = mux;
-        if (m != null) {
-            m.terminate("socket closed");
-        }
-        closed.countDown();
-    }
-
-    private void onOpen(MuxStream stream, int bindId, String origin) {
-        BindSpec spec = byBindId.get(bindId);
-        if (spec == null) {
-            stream.reset(ResetCode.BIND_GONE, "this driver holds no binding " + bindId);
-            return;
-        }
-        Thread.ofVirtual().name("target-" + stream.id()).start(new TargetConnection(stream, spec, origin, events));
+    private static String describe(BindSpec spec, ControlMessage.BindOk ok) {
+        return switch (spec.mode()) {
+            case EXPOSE -> "exposing " + spec.target() + " on container port " + ok.port()
+                    + (ok.publicUrl() == null ? "" : " at " + ok.publicUrl()) + " (bindId " + ok.bindId() + ")";
+            case PULL -> "pulling " + spec.target() + " onto the container's " + (ok.host() == null ? "127.0.0.1" : ok.host())
+                    + ":" + ok.port() + " (bindId " + ok.bindId() + ")";
+        };
     }
 }

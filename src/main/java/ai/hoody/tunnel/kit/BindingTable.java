@@ -87,10 +87,14 @@ public class BindingTable {
             Slot held = byPort.putIfAbsent(port, slot);
             if (held != null) {
                 PortListener owner = held.listener;
+                if (owner != null && req.takeover() && owner.binding().session() != session) {
+                    return takeOver(session, req, owner, kit);
+                }
                 String who = owner == null ? "another session" : owner.binding().session() == session
                         ? "this session (bindId " + owner.binding().bindId() + ")"
                         : "session " + owner.binding().session().id();
-                return err(req, BindErrorCode.ALREADY_BOUND, "port " + port + " is held by " + who);
+                return err(req, BindErrorCode.ALREADY_BOUND, "port " + port + " is held by " + who
+                        + (mode == BindMode.EXPOSE && !req.takeover() ? "; BIND with takeover:true to take it over" : ""));
             }
         }
         if (!fds.tryAcquire()) {
@@ -136,6 +140,32 @@ public class BindingTable {
         return new BindOk(req.ref(), binding.bindId(), mode.kind, mode.mode, actual, binding.host(), publicUrl);
     }
 
+    /**
+     * Moves a port to a new owner without closing its listener, so that a visitor arriving during the switch is
+     * served by one owner or the other and never refused. Serialized per port by the listener.
+     */
+    private ControlMessage takeOver(KitSession session, Bind req, PortListener listener, KitContext kit) {
+        Binding old = listener.binding();
+        if (old.mode() != BindMode.EXPOSE) {
+            return err(req, BindErrorCode.ALREADY_BOUND, "port " + req.port() + " is a pull binding, which cannot be taken over");
+        }
+        Binding taken = new Binding(nextBindId.getAndIncrement(), BindMode.EXPOSE, old.port(), old.host(), session,
+                old.publicUrl(), Instant.now());
+        if (!listener.switchOwner(old, taken)) {
+            return err(req, BindErrorCode.ALREADY_BOUND, "port " + req.port() + " changed hands during the takeover; try again");
+        }
+        if (!session.added(taken)) {
+            listener.switchOwner(taken, old);
+            return err(req, BindErrorCode.INTERNAL, "the session is ending");
+        }
+        old.session().revokedByTakeover(old);
+        kit.metrics.takeover();
+        LOG.infof("session %s took port %d over from session %s (binding %d -> %d)", session.id(), old.port(),
+                old.session().id(), old.bindId(), taken.bindId());
+        return new BindOk(req.ref(), taken.bindId(), BindMode.EXPOSE.kind, BindMode.EXPOSE.mode, taken.port(), taken.host(),
+                taken.publicUrl());
+    }
+
     /** Closes the binding's listener and frees its port. Idempotent. */
     void release(Binding binding) {
         Slot slot = byPort.get(binding.port());
@@ -143,6 +173,16 @@ public class BindingTable {
             slot.listener.close();
             LOG.infof("session %s: released %s binding %d on port %d", binding.session().id(), binding.mode().mode,
                     binding.bindId(), binding.port());
+        }
+    }
+
+    /** Closes every listener: the kit is stopping. */
+    void closeAll() {
+        for (var e : List.copyOf(byPort.entrySet())) {
+            PortListener l = e.getValue().listener;
+            if (l != null && byPort.remove(e.getKey(), e.getValue())) {
+                l.close();
+            }
         }
     }
 

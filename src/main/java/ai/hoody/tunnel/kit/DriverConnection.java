@@ -75,6 +75,10 @@ final class DriverConnection implements FrameTransport {
         }
         KitSession s = session;
         if (s != null) {
+            if (s.transport() != this) {
+                return; // the session was resumed on another socket; this one is closing
+            }
+            s.heard();
             if (message instanceof ControlMessage.Hello) {
                 protocolError("HELLO sent twice");
             } else {
@@ -92,6 +96,13 @@ final class DriverConnection implements FrameTransport {
             return;
         }
         leavePreAuth();
+        KitSession resumed = hello.resume() == null ? null : resume(hello.resume());
+        if (resumed != null) {
+            session = resumed;
+            send(new ControlMessage.HelloOk(resumed.id(), resumed.resumeToken(), resumed.maxStreams(),
+                    kit.config.heartbeatInterval().toMillis(), kit.config.streamWindow(), FrameCodec.MAX_DATA_BYTES, true));
+            return;
+        }
         int cap = kit.config.maxStreamsPerSession();
         int maxStreams = hello.maxStreams() == 0 ? cap : Math.min(hello.maxStreams(), cap);
         KitSession created = new KitSession(kit.sessions.newSessionId(), kit.sessions.newResumeToken(),
@@ -104,6 +115,20 @@ final class DriverConnection implements FrameTransport {
                 hello.clientName(), hello.clientVersion(), maxStreams);
     }
 
+    /**
+     * Re-attaches this socket to the session named in HELLO.resume when the token matches. The session id alone
+     * never resumes; a refused resume gets a new session (HELLO_OK.resumed false) so the driver can re-bind.
+     */
+    private KitSession resume(ControlMessage.Resume resume) {
+        KitSession s = kit.sessions.find(resume.sessionId()).orElse(null);
+        if (s == null || !s.tokenMatches(resume.token())) {
+            kit.metrics.resumeRefused();
+            LOG.infof("resume of session %s refused: %s", resume.sessionId(), s == null ? "no such session" : "wrong token");
+            return null;
+        }
+        return s.attach(this, ws.handshakeRequest().remoteAddress()) ? s : null;
+    }
+
     void onBinary(Buffer message) {
         if (rejected) {
             return;
@@ -113,6 +138,10 @@ final class DriverConnection implements FrameTransport {
             reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO");
             return;
         }
+        if (s.transport() != this) {
+            return;
+        }
+        s.heard();
         try {
             s.mux().receive(ByteBuffer.wrap(message.getBytes()));
         } catch (MalformedMessageException e) {
@@ -128,7 +157,7 @@ final class DriverConnection implements FrameTransport {
         KitSession s = session;
         if (s != null) {
             LOG.infof("session %s: socket closed (%s)", s.id(), ws.closeReason());
-            s.terminate("socket closed");
+            s.socketLost(this, "socket closed: " + ws.closeReason());
         }
     }
 

@@ -46,6 +46,26 @@ public interface KitConfig {
     @WithDefault("20s")
     Duration heartbeatInterval();
 
+    /** A session that sent nothing (no PONG, no frame) for this long gets GOAWAY(IDLE_TIMEOUT) and is closed. */
+    @WithDefault("60s")
+    Duration heartbeatTimeout();
+
+    /** How long an orphan's EXPOSE bindings stay parked (visitors get 503) before the orphan is reaped. */
+    @WithDefault("60s")
+    Duration takeoverGrace();
+
+    /** How long the old owner's established streams may finish after a takeover before they are reset. */
+    @WithDefault("5s")
+    Duration takeoverDrain();
+
+    /** A session with no streams and no bindings for this long is closed with GOAWAY(IDLE_TIMEOUT). */
+    @WithDefault("300s")
+    Duration idleSessionTimeout();
+
+    /** On SIGTERM (and after a driver's GOAWAY): how long in-flight streams may finish before sockets close. */
+    @WithDefault("10s")
+    Duration shutdownDrain();
+
     /** How long a visitor waits for the driver's OPEN_OK before getting 504. */
     @WithDefault("10s")
     Duration openTimeout();

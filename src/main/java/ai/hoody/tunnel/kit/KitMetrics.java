@@ -82,6 +82,46 @@ public class KitMetrics {
                 .description("Visitors answered by the kit itself (502/503/504) or reset (pull)").register(registry)).increment();
     }
 
+    void goAway(String sender, ai.hoody.tunnel.protocol.GoAwayCode code) {
+        count("hoody.tunnel.goaways", "GOAWAY messages, by sender (kit, driver) and code", "sender", sender, "code", code.name());
+    }
+
+    void resumed() {
+        count("hoody.tunnel.sessions.resumed", "Sessions resumed on a new socket");
+    }
+
+    void resumeRefused() {
+        count("hoody.tunnel.resumes.refused", "HELLOs whose resume was refused (unknown session or wrong token)");
+    }
+
+    void orphaned() {
+        count("hoody.tunnel.sessions.orphaned", "Sessions whose socket dropped without GOAWAY");
+    }
+
+    void orphanReaped() {
+        count("hoody.tunnel.orphans.reaped", "Orphans released after the takeover grace");
+    }
+
+    void killed() {
+        count("hoody.tunnel.sessions.killed", "Sessions killed through the admin API");
+    }
+
+    void takeover() {
+        count("hoody.tunnel.takeovers", "EXPOSE bindings taken over by another session");
+    }
+
+    void idleReaped() {
+        count("hoody.tunnel.sessions.idle.reaped", "Sessions closed for heartbeat silence or for having nothing to do", "why", "idle");
+    }
+
+    void heartbeatTimeout() {
+        count("hoody.tunnel.sessions.idle.reaped", "Sessions closed for heartbeat silence or for having nothing to do", "why", "heartbeat");
+    }
+
+    private void count(String name, String description, String... tags) {
+        Counter.builder(name).tags(tags).description(description).register(registry).increment();
+    }
+
     AtomicInteger preAuthGauge() {
         return preAuth;
     }

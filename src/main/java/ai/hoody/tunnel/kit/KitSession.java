@@ -6,6 +6,7 @@ import ai.hoody.tunnel.mux.MuxListener;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.StreamResetException;
 import ai.hoody.tunnel.protocol.BindErrorCode;
+import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.ControlCodec;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.GoAwayCode;
@@ -22,36 +23,54 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A driver's session, from HELLO_OK to the end: its streams, its bindings and its counters. Knows nothing of
- * Quarkus; the socket under it is a {@link FrameTransport}.
+ * A driver's session, from HELLO_OK to the end: its streams, its bindings, its counters and its lifecycle
+ * (docs/PROTOCOL.md §6.1). Knows nothing of Quarkus; the socket under it is a {@link FrameTransport}, which a resume
+ * replaces.
  *
  * <p>Threading: control messages run one at a time on the session's control virtual thread (BIND opens sockets);
  * stream frames are handed to the {@link Multiplexer} by the socket's reader; visitors call {@link #openStream} from
- * their own threads.
+ * their own threads; the {@link SessionSupervisor} reads the timestamps. State changes take {@code this} lock.
  */
 public final class KitSession {
 
     private static final Logger LOG = Logger.getLogger(KitSession.class);
 
+    /** Where a session is in its life. */
+    public enum State {
+        /** A driver's socket is attached. */
+        ATTACHED,
+        /** The socket dropped without GOAWAY: EXPOSE bindings are parked until resume, takeover or the grace ends. */
+        ORPHANED,
+        /** Ending on purpose (GOAWAY either way, admin kill, shutdown): no new streams or bindings. */
+        ENDING,
+        /** Everything released. */
+        ENDED
+    }
+
     private final String id;
     private final String resumeToken;
-    private final String peerAddr;
     private final String protocol;
     private final Instant started = Instant.now();
     private final int maxStreams;
-    private final FrameTransport transport;
     private final KitContext kit;
-    private final Multiplexer mux;
     /** One permit per stream the session may still open: the stream cap, visible. */
     private final Semaphore streamPermits;
     private final AtomicLong connectionsGranted = new AtomicLong();
     private final Map<Integer, Binding> bindings = new ConcurrentHashMap<>();
     private final ExecutorService control;
-    private final AtomicBoolean ending = new AtomicBoolean();
+    private final MuxListener muxListener;
+
+    private volatile State state = State.ATTACHED;
+    private volatile FrameTransport transport;
+    private volatile Multiplexer mux;
+    private volatile String peerAddr;
+    private volatile long lastHeardNanos = System.nanoTime();
+    private volatile long lastPingNanos = System.nanoTime();
+    private volatile long orphanedNanos;
+    private volatile long idleSinceNanos = System.nanoTime();
 
     KitSession(String id, String resumeToken, String peerAddr, int maxStreams, FrameTransport transport, KitContext kit) {
         this.id = id;
@@ -59,11 +78,10 @@ public final class KitSession {
         this.peerAddr = peerAddr;
         this.protocol = Protocol.SUBPROTOCOL_V1;
         this.maxStreams = maxStreams;
-        this.transport = transport;
         this.kit = kit;
         this.streamPermits = new Semaphore(maxStreams);
         this.control = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("session-control-" + id).factory());
-        this.mux = new Multiplexer(transport, kit.config.streamWindow(), null, new MuxListener() {
+        this.muxListener = new MuxListener() {
             @Override
             public void streamClosed(MuxStream stream) {
                 streamPermits.release();
@@ -78,13 +96,24 @@ public final class KitSession {
             public void bytesSent(int n) {
                 kit.metrics.bytesToDriver(n);
             }
-        });
+        };
+        this.transport = transport;
+        this.mux = new Multiplexer(transport, kit.config.streamWindow(), null, muxListener);
     }
 
     // --- what the socket hands over ---
 
     Multiplexer mux() {
         return mux;
+    }
+
+    FrameTransport transport() {
+        return transport;
+    }
+
+    /** Any message from the driver proves it is alive. */
+    void heard() {
+        lastHeardNanos = System.nanoTime();
     }
 
     /** A control message after HELLO; BIND and UNBIND are queued for the control thread. */
@@ -97,14 +126,15 @@ public final class KitSession {
             case ControlMessage.Unbind u -> control.execute(() -> unbind(u.bindId()));
             case ControlMessage.GoAway g -> {
                 LOG.infof("session %s: driver said GOAWAY %s (%s)", id, g.code(), g.message());
-                Thread.ofVirtual().name("session-goaway-" + id).start(() -> end(null, Duration.ofSeconds(5)));
+                kit.metrics.goAway("driver", g.code());
+                Thread.ofVirtual().name("session-goaway-" + id).start(() -> end(null, kit.config.shutdownDrain()));
             }
             default -> LOG.debugf("session %s: ignoring %s", id, message);
         }
     }
 
     private void bind(ControlMessage.Bind req) {
-        ControlMessage answer = ending.get()
+        ControlMessage answer = state != State.ATTACHED
                 ? new ControlMessage.BindErr(req.ref(), BindErrorCode.INTERNAL, "the session is ending", req.port())
                 : kit.bindings.bind(this, req, kit);
         if (answer instanceof ControlMessage.BindErr err) {
@@ -120,25 +150,70 @@ public final class KitSession {
             send(new ControlMessage.BindRevoked(bindId, "UNKNOWN_BINDING"));
             return;
         }
-        drop(b, ResetCode.BIND_GONE, "UNBOUND");
+        kit.bindings.release(b);
+        resetStreams(b.bindId(), ResetCode.BIND_GONE, "UNBOUND");
         send(new ControlMessage.BindRevoked(bindId, "UNBOUND"));
     }
 
-    /** @return false when the session ended meanwhile: the caller must release the binding */
+    /** @return false when the session stopped taking bindings meanwhile: the caller must release the binding */
     boolean added(Binding binding) {
         bindings.put(binding.bindId(), binding);
-        if (ending.get()) {
+        if (state == State.ENDING || state == State.ENDED) {
             bindings.remove(binding.bindId());
             return false;
         }
         return true;
     }
 
-    /** Closes the binding's listener and resets its streams. */
-    private void drop(Binding b, ResetCode code, String reason) {
-        kit.bindings.release(b);
+    /**
+     * Another session took one of ours over. Streams still waiting for OPEN_OK are reset at once (their visitors are
+     * handed to the new owner, nothing of theirs was sent yet); established ones may finish for up to the takeover
+     * drain, then are reset too.
+     */
+    void revokedByTakeover(Binding binding) {
+        if (bindings.remove(binding.bindId()) == null) {
+            return;
+        }
+        LOG.infof("session %s: binding %d on port %d taken over", id, binding.bindId(), binding.port());
+        if (state == State.ATTACHED) {
+            send(new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER"));
+        }
+        Multiplexer m = mux;
+        for (MuxStream s : List.copyOf(m.streams())) {
+            if (s.bindId() == binding.bindId() && !s.isOpened()) {
+                s.reset(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
+            }
+        }
+        long drain = kit.config.takeoverDrain().toMillis();
+        Thread.ofVirtual().name("takeover-drain-" + binding.port()).start(() -> {
+            long deadline = System.currentTimeMillis() + drain;
+            try {
+                while (hasStreams(m, binding.bindId()) && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException ignored) {
+                // reset what is left now
+            }
+            for (MuxStream s : List.copyOf(m.streams())) {
+                if (s.bindId() == binding.bindId()) {
+                    s.reset(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
+                }
+            }
+        });
+    }
+
+    private static boolean hasStreams(Multiplexer m, int bindId) {
+        for (MuxStream s : m.streams()) {
+            if (s.bindId() == bindId) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void resetStreams(int bindId, ResetCode code, String reason) {
         for (MuxStream s : List.copyOf(mux.streams())) {
-            if (s.bindId() == b.bindId()) {
+            if (s.bindId() == bindId) {
                 s.reset(code, reason);
             }
         }
@@ -147,11 +222,14 @@ public final class KitSession {
     /**
      * Opens a stream for a new connection on one of this session's bindings.
      *
-     * @throws VisitorRefusedException 503 when the session is at its stream cap or ending
+     * @throws VisitorRefusedException 503 when the session is parked, ending or at its stream cap
      */
     MuxStream openStream(Binding binding, String origin) throws VisitorRefusedException {
-        if (ending.get()) {
-            throw new VisitorRefusedException(503, "the laptop's session is ending", 1);
+        switch (state) {
+            case ORPHANED -> throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+            case ENDING, ENDED -> throw new VisitorRefusedException(503, "the laptop's session is ending", 1);
+            case ATTACHED -> {
+            }
         }
         if (!streamPermits.tryAcquire()) {
             throw new VisitorRefusedException(503, "the laptop's session is at its cap of " + maxStreams + " streams", 1);
@@ -163,7 +241,7 @@ public final class KitSession {
             return s;
         } catch (StreamResetException e) {
             streamPermits.release();
-            throw new VisitorRefusedException(503, "the laptop's session is ending", 1);
+            throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
         }
     }
 
@@ -171,62 +249,170 @@ public final class KitSession {
         transport.sendControl(ControlCodec.encode(message));
     }
 
-    // --- the end ---
-
-    /**
-     * The admin kill: GOAWAY(ADMIN_KILL), bindings dropped at once, in-flight streams given up to {@code grace},
-     * then the socket closed. Returns at once; the rest happens on a virtual thread.
-     */
-    public void kill(Duration grace) {
-        Thread.ofVirtual().name("session-kill-" + id).start(() -> end(GoAwayCode.ADMIN_KILL, grace));
+    void ping() {
+        lastPingNanos = System.nanoTime();
+        send(new ControlMessage.Ping(System.currentTimeMillis()));
     }
 
-    /** True from the moment the session starts ending (kill, GOAWAY, lost socket). */
-    public boolean isEnding() {
-        return ending.get();
+    // --- resume ---
+
+    /**
+     * A resume: the driver came back on a new socket. Streams of the old socket are gone (their bytes were in
+     * flight on it); bindings and counters carry on.
+     *
+     * @return false when the session can no longer be resumed
+     */
+    synchronized boolean attach(FrameTransport newTransport, String newPeer) {
+        if (state == State.ENDING || state == State.ENDED) {
+            return false;
+        }
+        FrameTransport old = transport;
+        Multiplexer oldMux = mux;
+        transport = newTransport;
+        mux = new Multiplexer(newTransport, kit.config.streamWindow(), null, muxListener);
+        peerAddr = newPeer;
+        lastHeardNanos = System.nanoTime();
+        state = State.ATTACHED;
+        oldMux.terminate("resumed on another socket");
+        if (old != newTransport) {
+            old.close(Protocol.CLOSE_NORMAL, "resumed on another socket");
+        }
+        kit.metrics.resumed();
+        LOG.infof("session %s resumed by %s", id, newPeer);
+        return true;
+    }
+
+    boolean tokenMatches(String token) {
+        return token != null && java.security.MessageDigest.isEqual(
+                token.getBytes(java.nio.charset.StandardCharsets.UTF_8), resumeToken.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    // --- the end ---
+
+    /** The socket {@code from} is gone. Without a GOAWAY before it, the session is parked as an orphan. */
+    synchronized void socketLost(FrameTransport from, String reason) {
+        if (from != transport || state == State.ORPHANED || state == State.ENDED) {
+            return; // an old socket of a resumed session, or already handled
+        }
+        mux.terminate(reason);
+        if (state == State.ENDING) {
+            release();
+            return;
+        }
+        state = State.ORPHANED;
+        orphanedNanos = System.nanoTime();
+        for (Binding b : List.copyOf(bindings.values())) {
+            if (b.mode() == BindMode.PULL) { // a PULL client gets nothing from a parked port: free it now
+                bindings.remove(b.bindId());
+                kit.bindings.release(b);
+            }
+        }
+        kit.metrics.orphaned();
+        LOG.infof("session %s orphaned (%s): %d expose bindings parked for %d s", id, reason, bindings.size(),
+                kit.config.takeoverGrace().toSeconds());
+    }
+
+    /**
+     * The admin kill: GOAWAY(ADMIN_KILL), bindings dropped at once (no parking), in-flight streams given up to
+     * {@code grace}, then the socket closed. An orphan is dropped at once. Returns at once.
+     */
+    public void kill(Duration grace) {
+        kit.metrics.killed();
+        Thread.ofVirtual().name("session-kill-" + id).start(() -> end(GoAwayCode.ADMIN_KILL, grace));
     }
 
     /**
      * Ends the session on purpose: no new streams, bindings dropped, GOAWAY sent (when {@code code} is not null),
-     * in-flight streams given up to {@code grace} to finish, then the socket closed. Blocks; call it on its own
-     * thread.
+     * in-flight streams given up to {@code grace} to finish, then the socket closed. Blocks.
      */
     void end(GoAwayCode code, Duration grace) {
-        if (!ending.compareAndSet(false, true)) {
-            return;
+        boolean orphan;
+        synchronized (this) {
+            if (state == State.ENDING || state == State.ENDED) {
+                return;
+            }
+            orphan = state == State.ORPHANED;
+            state = State.ENDING;
         }
         for (Binding b : List.copyOf(bindings.values())) {
             bindings.remove(b.bindId());
             kit.bindings.release(b);
         }
-        if (code != null) {
-            send(new ControlMessage.GoAway(code, code == GoAwayCode.ADMIN_KILL ? "killed by an operator" : "session ending"));
-        }
-        long deadline = System.nanoTime() + grace.toNanos();
-        try {
-            while (mux.activeStreams() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
+        if (!orphan) {
+            if (code != null) {
+                kit.metrics.goAway("kit", code);
+                send(new ControlMessage.GoAway(code, switch (code) {
+                    case ADMIN_KILL -> "killed by an operator";
+                    case SHUTDOWN -> "the kit is shutting down";
+                    case IDLE_TIMEOUT -> "idle";
+                    default -> "session ending";
+                }));
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            long deadline = System.nanoTime() + grace.toNanos();
+            try {
+                while (mux.activeStreams() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            transport.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
         }
-        transport.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
-        terminate("session ended");
+        release();
     }
 
-    /** The socket is gone (or is being closed): release everything. Idempotent. */
-    void terminate(String reason) {
-        ending.set(true);
+    /** Releases everything. Idempotent. */
+    synchronized void release() {
+        if (state == State.ENDED) {
+            return;
+        }
+        state = State.ENDED;
         for (Binding b : List.copyOf(bindings.values())) {
             bindings.remove(b.bindId());
             kit.bindings.release(b);
         }
-        mux.terminate(reason);
+        mux.terminate("session ended");
         control.shutdownNow();
         kit.sessions.remove(this);
+        LOG.infof("session %s ended", id);
+    }
+
+    // --- what the supervisor reads ---
+
+    long nanosSinceHeard(long now) {
+        return now - lastHeardNanos;
+    }
+
+    long nanosSincePing(long now) {
+        return now - lastPingNanos;
+    }
+
+    long nanosOrphaned(long now) {
+        return now - orphanedNanos;
+    }
+
+    /** How long the session has had neither streams nor bindings (0 when it has some). */
+    long nanosIdle(long now) {
+        if (mux.activeStreams() > 0 || !bindings.isEmpty()) {
+            idleSinceNanos = now;
+            return 0;
+        }
+        return now - idleSinceNanos;
     }
 
     // --- what operators see ---
+
+    public State state() {
+        return state;
+    }
+
+    public boolean isOrphaned() {
+        return state == State.ORPHANED;
+    }
+
+    public boolean isEnding() {
+        return state == State.ENDING || state == State.ENDED;
+    }
 
     public String id() {
         return id;

@@ -40,6 +40,15 @@ final class PortListener {
         return binding;
     }
 
+    /** Hands the port to a new owner if {@code expected} still owns it; the socket stays open throughout. */
+    synchronized boolean switchOwner(Binding expected, Binding next) {
+        if (binding != expected) {
+            return false;
+        }
+        binding = next;
+        return true;
+    }
+
     private void acceptLoop() {
         while (!server.isClosed()) {
             Socket socket;
@@ -57,7 +66,7 @@ final class PortListener {
                 }
                 continue;
             }
-            Thread.ofVirtual().name("visitor-" + port()).start(new VisitorConnection(socket, binding, kit));
+            Thread.ofVirtual().name("visitor-" + port()).start(new VisitorConnection(socket, this, kit));
         }
     }
 

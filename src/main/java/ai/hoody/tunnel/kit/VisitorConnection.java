@@ -20,12 +20,14 @@ final class VisitorConnection implements Runnable {
     private static final Logger LOG = Logger.getLogger(VisitorConnection.class);
 
     private final Socket socket;
-    private final Binding binding;
+    private final PortListener listener;
     private final KitContext kit;
+    private Binding binding;
 
-    VisitorConnection(Socket socket, Binding binding, KitContext kit) {
+    VisitorConnection(Socket socket, PortListener listener, KitContext kit) {
         this.socket = socket;
-        this.binding = binding;
+        this.listener = listener;
+        this.binding = listener.binding();
         this.kit = kit;
     }
 
@@ -50,23 +52,43 @@ final class VisitorConnection implements Runnable {
 
     private void forward() throws VisitorRefusedException, InterruptedException {
         String origin = socket.getRemoteSocketAddress().toString();
-        MuxStream stream = binding.session().openStream(binding, origin);
-        try {
-            stream.awaitOpened(kit.config.openTimeout());
-        } catch (TimeoutException e) {
-            stream.reset(ResetCode.OPEN_TIMEOUT, e.getMessage());
-            throw new VisitorRefusedException(504, "the laptop did not answer within " + kit.config.openTimeout().toMillis() + " ms", null);
-        } catch (StreamResetException e) {
-            throw new VisitorRefusedException(502, e.code() == ResetCode.CONNECT_FAILED
-                    ? "the laptop could not reach its local service: " + e.getMessage()
-                    : "the tunnel dropped the connection: " + e.getMessage(), null);
-        }
+        MuxStream stream = open(origin);
+        
         try {
             socket.setTcpNoDelay(true);
         } catch (SocketException e) {
             LOG.tracef("visitor on port %d left before its stream opened", binding.port());
         }
         Splice.run(stream, socket);
+    }
+
+    /**
+     * Opens the stream and waits for the driver to accept it. A takeover while waiting hands the visitor to the new
+     * owner: nothing was read from the visitor yet, so nothing is lost.
+     */
+    private MuxStream open(String origin) throws VisitorRefusedException, InterruptedException {
+        while (true) {
+            MuxStream stream = binding.session().openStream(binding, origin);
+            try {
+                stream.awaitOpened(kit.config.openTimeout());
+                return stream;
+            } catch (TimeoutException e) {
+                stream.reset(ResetCode.OPEN_TIMEOUT, e.getMessage());
+                throw new VisitorRefusedException(504, "the laptop did not answer within " + kit.config.openTimeout().toMillis() + " ms", null);
+            } catch (StreamResetException e) {
+                Binding now = listener.binding();
+                if (e.code() == ResetCode.BIND_TAKEOVER && now != binding) {
+                    binding = now;
+                    continue;
+                }
+                if (e.code() == ResetCode.SESSION_CLOSING && binding.session().isOrphaned()) {
+                    throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+                }
+                throw new VisitorRefusedException(502, e.code() == ResetCode.CONNECT_FAILED
+                        ? "the laptop could not reach its local service: " + e.getMessage()
+                        : "the tunnel dropped the connection: " + e.getMessage(), null);
+            }
+        }
     }
 
     private void refuse(VisitorRefusedException e) {

@@ -196,6 +196,16 @@ public final class MuxStream {
         }
     }
 
+    /** True once OPEN_OK was sent or received: the stream carries bytes. */
+    public boolean isOpened() {
+        lock.lock();
+        try {
+            return opened;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public boolean isReset() {
         lock.lock();
         try {

@@ -1,0 +1,79 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.protocol.GoAwayCode;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The kit's timers, in one place (docs/PROTOCOL.md §6.1): PINGs every heartbeat interval, GOAWAY(IDLE_TIMEOUT) for
+ * a driver silent past the heartbeat timeout, reaping of orphans after the takeover grace and of sessions with
+ * nothing to do after the idle timeout. Threading: one Vert.x periodic timer ticks on an event loop and only looks;
+ * anything that blocks (ending a session) runs on a virtual thread.
+ */
+@ApplicationScoped
+public class SessionSupervisor {
+
+    private static final Logger LOG = Logger.getLogger(SessionSupervisor.class);
+
+    private final KitContext kit;
+    private final Vertx vertx;
+    private long timer = -1;
+
+    SessionSupervisor(KitContext kit, Vertx vertx) {
+        this.kit = kit;
+        this.vertx = vertx;
+    }
+
+    void start(@Observes StartupEvent event) {
+        long tick = Math.max(50, Math.min(1000, kit.config.heartbeatInterval().toMillis() / 4));
+        timer = vertx.setPeriodic(tick, id -> tick());
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        KitConfig c = kit.config;
+        for (KitSession s : List.copyOf(kit.sessions.all())) {
+            switch (s.state()) {
+                case ATTACHED -> {
+                    if (s.nanosSinceHeard(now) >= c.heartbeatTimeout().toNanos()) {
+                        LOG.infof("session %s: nothing heard for %d s, closing", s.id(), c.heartbeatTimeout().toSeconds());
+                        kit.metrics.heartbeatTimeout();
+                        endLater(s, GoAwayCode.IDLE_TIMEOUT, Duration.ZERO);
+                    } else if (s.nanosIdle(now) >= c.idleSessionTimeout().toNanos()) {
+                        LOG.infof("session %s: no bindings and no streams for %d s, closing", s.id(), c.idleSessionTimeout().toSeconds());
+                        kit.metrics.idleReaped();
+                        endLater(s, GoAwayCode.IDLE_TIMEOUT, Duration.ZERO);
+                    } else if (s.nanosSincePing(now) >= c.heartbeatInterval().toNanos()) {
+                        s.ping();
+                    }
+                }
+                case ORPHANED -> {
+                    if (s.nanosOrphaned(now) >= c.takeoverGrace().toNanos()) {
+                        LOG.infof("session %s: orphan reaped after %d s", s.id(), c.takeoverGrace().toSeconds());
+                        kit.metrics.orphanReaped();
+                        endLater(s, null, Duration.ZERO);
+                    }
+                }
+                case ENDING, ENDED -> {
+                }
+            }
+        }
+    }
+
+    private static void endLater(KitSession s, GoAwayCode code, Duration grace) {
+        Thread.ofVirtual().name("session-end-" + s.id()).start(() -> s.end(code, grace));
+    }
+}
