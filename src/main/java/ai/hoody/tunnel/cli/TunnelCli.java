@@ -9,6 +9,11 @@ import picocli.CommandLine.Command;
         subcommands = {
                 ExposeCommand.class,
                 PullCommand.class,
+                HealthCommand.class,
+                ListCommand.class,
+                SessionsCommand.class,
+                BindingsCommand.class,
+                MetricsCommand.class,
         })
 public final class TunnelCli {
 
