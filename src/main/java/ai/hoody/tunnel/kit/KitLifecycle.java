@@ -10,7 +10,9 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import org.jboss.logging.Logger;
 
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 
 /**
@@ -24,7 +26,7 @@ public class KitLifecycle {
     private static final Logger LOG = Logger.getLogger(KitLifecycle.class);
 
     private final KitContext kit;
-    private volatile boolean started;
+    private volatile Instant started;
     private volatile boolean draining;
 
     KitLifecycle(KitContext kit) {
@@ -32,7 +34,12 @@ public class KitLifecycle {
     }
 
     void onStart(@Observes StartupEvent event) {
-        started = true;
+        started = Instant.now();
+    }
+
+    /** @return when the kit finished starting, empty while it is still starting */
+    public Optional<Instant> started() {
+        return Optional.ofNullable(started);
     }
 
     /**
@@ -77,7 +84,7 @@ public class KitLifecycle {
 
     /** Ready once started, and no longer once the drain begins. */
     public boolean isReady() {
-        return started && !draining;
+        return started != null && !draining;
     }
 
     public boolean isDraining() {

@@ -5,6 +5,7 @@ import ai.hoody.tunnel.protocol.BindErrorCode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.EnumMap;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The kit's meters, named {@code hoody_tunnel_*} in Prometheus. Gauges read live state through this long-lived bean
  * (Micrometer holds gauge state weakly).
  */
+@Startup // gauges must exist from the first scrape, not from the first driver
 @ApplicationScoped
 public class KitMetrics {
 

@@ -3,12 +3,14 @@ package ai.hoody.tunnel.kit;
 import ai.hoody.tunnel.protocol.Protocol;
 import io.quarkus.websockets.next.OnBinaryMessage;
 import io.quarkus.websockets.next.OnClose;
+import io.quarkus.websockets.next.OnError;
 import io.quarkus.websockets.next.OnOpen;
 import io.quarkus.websockets.next.OnTextMessage;
 import io.quarkus.websockets.next.WebSocket;
 import io.quarkus.websockets.next.WebSocketConnection;
 import io.smallrye.common.annotation.NonBlocking;
 import io.vertx.core.buffer.Buffer;
+import org.jboss.logging.Logger;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 @WebSocket(path = Protocol.CONNECT_PATH)
 public class TunnelEndpoint {
+
+    private static final Logger LOG = Logger.getLogger(TunnelEndpoint.class);
 
     private final KitContext kit;
     private final Map<String, DriverConnection> connections = new ConcurrentHashMap<>();
@@ -51,6 +55,16 @@ public class TunnelEndpoint {
         if (c != null) {
             c.onBinary(message);
         }
+    }
+
+    /**
+     * A driver whose network went away is routine (laptop Wi-Fi), not an error: logged at DEBUG. The close that
+     * follows is handled by {@link #close}.
+     */
+    @OnError
+    @NonBlocking
+    void error(WebSocketConnection ws, Throwable failure) {
+        LOG.debugf("driver socket %s failed: %s", ws.id(), failure.toString());
     }
 
     @OnClose

@@ -23,7 +23,15 @@ public final class LaptopHttpServer implements AutoCloseable {
     private final HttpServer server;
     private final AtomicInteger connections = new AtomicInteger();
 
+    private final String name;
+
     public LaptopHttpServer() throws Exception {
+        this("laptop");
+    }
+
+    /** @param name what {@code /whoami} answers, to tell two laptops apart */
+    public LaptopHttpServer(String name) throws Exception {
+        this.name = name;
         server = vertx.createHttpServer(new HttpServerOptions().setHandle100ContinueAutomatically(true).setTcpNoDelay(true)
                         .setMaxWebSocketFrameSize(1 << 20).setMaxWebSocketMessageSize(1 << 22))
                 .connectionHandler(c -> connections.incrementAndGet())
@@ -49,6 +57,7 @@ public final class LaptopHttpServer implements AutoCloseable {
 
     private void handle(HttpServerRequest req) {
         switch (req.path()) {
+            case "/whoami" -> req.response().end(name);
             case "/hello" -> req.response().putHeader("Content-Type", "text/plain").end("hello from the laptop\n");
             case "/echo" -> req.body().onSuccess(b -> req.response()
                     .putHeader("X-Request-Id", String.valueOf(req.getParam("i"))).end(b));

@@ -33,6 +33,8 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
     private final StringBuilder text = new StringBuilder();
     private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
     private WebSocket ws;
+    /** Like a real driver, answer the kit's PINGs, unless a test wants a driver that went silent. */
+    private volatile boolean answerPings = true;
 
     public static RawDriver connect(URI kitBase) throws Exception {
         return connect(kitBase, Protocol.SUBPROTOCOL_V1);
@@ -82,11 +84,24 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         return frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    public void send(String json) {
+    /** Stop answering PINGs: the kit should find this driver dead. */
+    public void goSilent() {
+        answerPings = false;
+    }
+
+    /** Sends HELLO asking to resume, and returns HELLO_OK. */
+    public ControlMessage.HelloOk resume(String sessionId, String token) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", 10,
+                new ControlMessage.Resume(sessionId, token))));
+        return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
+    }
+
+    /** The JDK allows one outstanding send: tests and PONGs take turns. */
+    public synchronized void send(String json) {
         ws.sendText(json, true).join();
     }
 
-    public void sendFrame(byte[] frame) {
+    public synchronized void sendFrame(byte[] frame) {
         ws.sendBinary(ByteBuffer.wrap(frame), true).join();
     }
 
@@ -108,7 +123,14 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         text.append(data);
         if (last) {
             try {
-                control.add(ControlCodec.decode(text.toString()));
+                ControlMessage m = ControlCodec.decode(text.toString());
+                if (m instanceof ControlMessage.Ping p) {
+                    if (answerPings) {
+                        Thread.ofVirtual().start(() -> send(ControlCodec.encode(new ControlMessage.Pong(p.ts()))));
+                    }
+                } else {
+                    control.add(m);
+                }
             } catch (Exception e) {
                 throw new AssertionError("kit sent a bad control message: " + text, e);
             } finally {

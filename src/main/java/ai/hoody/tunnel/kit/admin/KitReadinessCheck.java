@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.kit.admin;
 
+import ai.hoody.tunnel.kit.KitLifecycle;
+
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;

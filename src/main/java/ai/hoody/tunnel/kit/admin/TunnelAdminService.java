@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.kit.admin;
 
+import ai.hoody.tunnel.kit.KitLifecycle;
+
 import ai.hoody.tunnel.cli.Version;
 import ai.hoody.tunnel.kit.Binding;
 import ai.hoody.tunnel.kit.BindingTable;
@@ -87,12 +89,9 @@ public class TunnelAdminService {
         return new KillResponse(s.id(), "closing");
     }
 
-    /**
-     * Sessions whose driver is gone but which the kit keeps for a resume. Always 0 for now: a session ends with its
-     * socket. Orphan parking will count its parked sessions here.
-     */
+    /** Sessions whose driver is gone but which the kit keeps (parked) for a resume or a takeover. */
     int orphanedSessions() {
-        return 0;
+        return (int) sessions.all().stream().filter(KitSession::isOrphaned).count();
     }
 
     private List<KitSession> sessionsOldestFirst() {

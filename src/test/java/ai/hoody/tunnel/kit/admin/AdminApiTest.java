@@ -94,7 +94,8 @@ class AdminApiTest {
             assertThat(row.get("pullBindings")).isEqualTo(List.of(bindingInfo(pull)));
 
             List<Map<String, Object>> rows = t.getList("sessions");
-            assertThat(t.getInt("orphanedSessions")).isZero();
+            // Other tests leave orphans behind (parked until the grace ends); LifecycleTest checks the count itself.
+            assertThat(t.getInt("orphanedSessions")).isBetween(0, rows.size() - 1);
             assertThat(t.getInt("totalStreams")).isEqualTo(rows.stream().mapToInt(r -> (Integer) r.get("activeStreams")).sum())
                     .isGreaterThanOrEqualTo(1);
             assertThat(t.getInt("totalBindings")).isEqualTo(rows.stream().mapToInt(r -> ((List<?>) r.get("exposeBindings")).size()

@@ -1,0 +1,348 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.driver.BindSpec;
+import ai.hoody.tunnel.protocol.BindErrorCode;
+import ai.hoody.tunnel.protocol.BindMode;
+import ai.hoody.tunnel.protocol.ControlMessage;
+import ai.hoody.tunnel.protocol.Frame;
+import ai.hoody.tunnel.protocol.GoAwayCode;
+import ai.hoody.tunnel.support.CuttableRelay;
+import ai.hoody.tunnel.support.DriverProcess;
+import ai.hoody.tunnel.support.LaptopHttpServer;
+import ai.hoody.tunnel.support.LaptopTcpServer;
+import ai.hoody.tunnel.support.Ports;
+import ai.hoody.tunnel.support.RawDriver;
+import ai.hoody.tunnel.support.TestDriver;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Session lifecycle with real drivers, real processes and a relay that breaks like a network. Timers under the test
+ * profile: heartbeat 500 ms, heartbeat timeout 3 s, takeover grace 3 s, takeover drain 1 s.
+ */
+@QuarkusTest
+class LifecycleTest {
+
+    @TestHTTPResource("/")
+    URI kit;
+
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+    private HttpResponse<String> get(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(15)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static BindSpec expose(int laptopPort, int containerPort, boolean takeover) {
+        return BindSpec.parseTarget(BindMode.EXPOSE, "127.0.0.1:" + laptopPort, containerPort, null, takeover);
+    }
+
+    private static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private int orphans() {
+        return given().get("/api/v1/tunnel/tunnels").then().statusCode(200).extract().path("orphanedSessions");
+    }
+
+    @Test
+    void aDroppedSocketParksExposeAnswers503FreesPullAndIsReapedAfterTheGrace() throws Exception {
+        int exposed = Ports.free();
+        int pulled = Ports.free();
+        RawDriver d = RawDriver.connect(kit);
+        String id = d.hello(10).sessionId();
+        assertThat(d.bind("http", "expose", exposed, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+        assertThat(d.bind("tcp", "pull", pulled, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+        d.close(); // no GOAWAY: the laptop just vanished
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> !listening(pulled)); // PULL: dropped at once
+        HttpResponse<String> parked = get(exposed, "/");
+        assertThat(parked.statusCode()).isEqualTo(503);
+        assertThat(parked.headers().firstValue("Retry-After")).hasValue("5");
+        assertThat(orphans()).isGreaterThanOrEqualTo(1);
+        given().get("/api/v1/tunnel/sessions").then().body("sessions.sessionId", org.hamcrest.Matchers.hasItem(id));
+
+        await().atMost(Duration.ofSeconds(8)).until(() -> !listening(exposed)); // grace 3 s, then reaped
+        given().get("/api/v1/tunnel/sessions").then().body("sessions.sessionId", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(id)));
+        given().get("/api/v1/tunnel/metrics").then().body(org.hamcrest.Matchers.containsString("hoody_tunnel_orphans_reaped_total"));
+    }
+
+    @Test
+    void resumeWithTheTokenReattachesTheSameSessionAndItsBindings() throws Exception {
+        int exposed = Ports.free();
+        RawDriver first = RawDriver.connect(kit);
+        ControlMessage.HelloOk hello = first.hello(10);
+        ControlMessage.BindOk bound = (ControlMessage.BindOk) first.bind("http", "expose", exposed, null, false);
+        first.close();
+        await().atMost(Duration.ofSeconds(2)).until(() -> get(exposed, "/").statusCode() == 503);
+
+        try (RawDriver wrong = RawDriver.connect(kit)) {
+            ControlMessage.HelloOk refused = wrong.resume(hello.sessionId(), "not-the-token");
+            assertThat(refused.resumed()).isFalse();
+            assertThat(refused.sessionId()).isNotEqualTo(hello.sessionId());
+            ControlMessage.BindErr err = (ControlMessage.BindErr) wrong.bind("http", "expose", exposed, null, false);
+            assertThat(err.code()).isEqualTo(BindErrorCode.ALREADY_BOUND); // the orphan still holds it
+        }
+        try (RawDriver back = RawDriver.connect(kit)) {
+            ControlMessage.HelloOk resumed = back.resume(hello.sessionId(), hello.resumeToken());
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.sessionId()).isEqualTo(hello.sessionId());
+            try (Socket visitor = new Socket("127.0.0.1", exposed)) {
+                Frame open = back.nextFrame(Duration.ofSeconds(5));
+                assertThat(open).isInstanceOf(Frame.Open.class);
+                assertThat(((Frame.Open) open).bindId()).isEqualTo(bound.bindId()); // the same binding, never closed
+            }
+        }
+    }
+
+    @Test
+    void aTakeoverUnderSteadyTrafficLosesNoRequest() throws Exception {
+        int exposed = Ports.free();
+        try (LaptopHttpServer a = new LaptopHttpServer("A"); LaptopHttpServer b = new LaptopHttpServer("B");
+             TestDriver first = TestDriver.start(kit, expose(a.port(), exposed, false))) {
+            first.await("bind_ok");
+            List<String> answers = new ArrayList<>();
+            List<String> failures = new ArrayList<>();
+            AtomicBoolean running = new AtomicBoolean(true);
+            Thread visitors = Thread.ofVirtual().start(() -> {
+                while (running.get()) {
+                    // A new connection each time, so every request meets the listener at a different moment.
+                    try (Socket s = new Socket("127.0.0.1", exposed)) {
+                        s.setSoTimeout(10_000);
+                        s.getOutputStream().write("GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                        String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                        String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+                        synchronized (answers) {
+                            answers.add(response.startsWith("HTTP/1.1 200") ? body : response.lines().findFirst().orElse("empty"));
+                        }
+                    } catch (Exception e) {
+                        synchronized (failures) {
+                            failures.add(e.toString());
+                        }
+                    }
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> answers.size() > 20);
+            try (TestDriver second = TestDriver.start(kit, expose(b.port(), exposed, true))) {
+                assertThat(second.await("bind_ok").path("port").asInt()).isEqualTo(exposed);
+                assertThat(first.await("bind_revoked").path("reason").asText()).isEqualTo("TAKEOVER");
+                int at = answers.size();
+                await().atMost(Duration.ofSeconds(10)).until(() -> answers.size() > at + 20);
+                running.set(false);
+                visitors.join();
+            }
+            assertThat(failures).isEmpty();
+            assertThat(answers).allMatch(x -> x.equals("A") || x.equals("B"));
+            assertThat(answers.getFirst()).isEqualTo("A");
+            assertThat(answers.getLast()).isEqualTo("B");
+            given().get("/api/v1/tunnel/metrics").then().body(org.hamcrest.Matchers.containsString("hoody_tunnel_takeovers_total"));
+        }
+    }
+
+    @Test
+    void aDriverThatStopsAnsweringIsToldIdleTimeoutAndClosed() throws Exception {
+        try (RawDriver d = RawDriver.connect(kit)) {
+            d.hello(10);
+            d.goSilent();
+            long t0 = System.nanoTime();
+            ControlMessage.GoAway g = (ControlMessage.GoAway) d.next(ControlMessage.GoAway.class);
+            assertThat(g.code()).isEqualTo(GoAwayCode.IDLE_TIMEOUT);
+            assertThat(d.awaitClose(Duration.ofSeconds(5)).code()).isEqualTo(1000);
+            assertThat((System.nanoTime() - t0) / 1_000_000).isBetween(2_000L, 6_000L);
+        }
+    }
+
+    @Test
+    void theDriverResumesAfterItsSocketIsCutDuringATransferAndWhenIdle() throws Exception {
+        try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
+            int exposed = Ports.free();
+            try (TestDriver d = TestDriver.start(URI.create("http://127.0.0.1:" + relay.port()), expose(web.port(), exposed, false))) {
+                String session = d.await("bind_ok").path("sessionId").asText();
+
+                // During a large transfer: the transfer breaks (its bytes were on the dead socket), the service does not.
+                Thread cutter = Thread.ofVirtual().start(() -> {
+                    try {
+                        Thread.sleep(300);
+                    } catch (InterruptedException ignored) {
+                        return;
+                    }
+                    relay.cut();
+                });
+                try {
+                    get(exposed, "/blob?size=" + (2L << 30));
+                } catch (Exception expected) {
+                    // cut mid-body
+                }
+                cutter.join();
+                assertThat(d.await("resumed").path("sessionId").asText()).isEqualTo(session);
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(exposed, "/whoami").body().equals("web"));
+
+                // While idle.
+                relay.cut();
+                assertThat(d.await("resumed").path("sessionId").asText()).isEqualTo(session);
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(exposed, "/whoami").body().equals("web"));
+            }
+        }
+    }
+
+    @Test
+    void aPathThatSwallowsFramesIsDetectedByTheDriverWhichReconnects() throws Exception {
+        try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
+            int exposed = Ports.free();
+            try (TestDriver d = TestDriver.start(URI.create("http://127.0.0.1:" + relay.port()), expose(web.port(), exposed, false))) {
+                String session = d.await("bind_ok").path("sessionId").asText();
+                relay.blackhole();
+                long t0 = System.nanoTime();
+                var gone = d.await("disconnected");
+                assertThat(gone.path("reason").asText()).contains("nothing heard");
+                assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(5_000); // 3 heartbeats of 500 ms, not minutes
+                relay.heal();
+                assertThat(d.await("resumed").path("sessionId").asText()).isEqualTo(session);
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(exposed, "/whoami").body().equals("web"));
+            }
+        }
+    }
+
+    @Test
+    void aKilledDriverProcessIsParkedThenTakenOverByANewOne() throws Exception {
+        try (LaptopHttpServer a = new LaptopHttpServer("A"); LaptopHttpServer b = new LaptopHttpServer("B")) {
+            int exposed = Ports.free();
+            String kitUrl = "http://127.0.0.1:" + kit.getPort();
+            DriverProcess first = DriverProcess.start("expose", "127.0.0.1:" + a.port(), "--port", Integer.toString(exposed), "--kit", kitUrl);
+            first.await("bind_ok");
+            assertThat(get(exposed, "/whoami").body()).isEqualTo("A");
+            first.kill(); // SIGKILL
+            await().atMost(Duration.ofSeconds(2)).until(() -> get(exposed, "/whoami").statusCode() == 503);
+            assertThat(get(exposed, "/whoami").headers().firstValue("Retry-After")).hasValue("5");
+
+            try (DriverProcess second = DriverProcess.start("expose", "127.0.0.1:" + b.port(), "--port", Integer.toString(exposed),
+                    "--kit", kitUrl, "--takeover")) {
+                second.await("bind_ok");
+                assertThat(get(exposed, "/whoami").body()).isEqualTo("B");
+            }
+        }
+    }
+
+    @Test
+    void aStoppedDriverLeavesAtOnceAndAKilledOneIsReapedAfterTheGrace() throws Exception {
+        try (LaptopTcpServer echo = new LaptopTcpServer(LaptopTcpServer.ECHO)) {
+            String kitUrl = "http://127.0.0.1:" + kit.getPort();
+            int exposed = Ports.free();
+            DriverProcess polite = DriverProcess.start("expose", Integer.toString(echo.port()), "--port", Integer.toString(exposed), "--kit", kitUrl);
+            polite.await("bind_ok");
+            polite.terminate(); // SIGTERM: GOAWAY, so no parking
+            await().atMost(Duration.ofSeconds(2)).until(() -> !listening(exposed));
+
+            DriverProcess rude = DriverProcess.start("expose", Integer.toString(echo.port()), "--port", Integer.toString(exposed), "--kit", kitUrl);
+            rude.await("bind_ok");
+            rude.kill();
+            Thread.sleep(1000);
+            assertThat(listening(exposed)).as("parked during the grace").isTrue();
+            await().atMost(Duration.ofSeconds(8)).until(() -> !listening(exposed));
+            assertThatThrownBy(() -> new Socket("127.0.0.1", exposed).close()).isInstanceOf(ConnectException.class);
+        }
+    }
+
+    @Test
+    void anAdminKillLetsASlowDownloadFinishWithinItsGraceAndNotWithout() throws Exception {
+        try (LaptopHttpServer web = new LaptopHttpServer("web")) {
+            for (int grace : new int[]{3000, 0}) {
+                int exposed = Ports.free();
+                try (TestDriver d = TestDriver.start(kit, expose(web.port(), exposed, false))) {
+                    String id = d.await("bind_ok").path("sessionId").asText();
+                    long size = 4L << 20;
+                    try (Socket visitor = new Socket("127.0.0.1", exposed)) {
+                        visitor.setReceiveBufferSize(16 * 1024);
+                        visitor.getOutputStream().write(("GET /blob?size=" + size + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        InputStream in = visitor.getInputStream();
+                        String head = ExposeEndToEndTest.readHead(in);
+                        assertThat(head).startsWith("HTTP/1.1 200");
+                        given().delete("/api/v1/tunnel/sessions/" + id + "?grace_ms=" + grace).then().statusCode(202);
+                        // Read slowly: about 4 MB/s, so the body takes about a second.
+                        long n = 0;
+                        byte[] buf = new byte[64 * 1024];
+                        visitor.setSoTimeout(10_000);
+                        try {
+                            int k;
+                            while (n < size && (k = in.read(buf)) >= 0) {
+                                n += k;
+                                Thread.sleep(15);
+                            }
+                        } catch (Exception e) {
+                            // aborted
+                        }
+                        if (grace > 0) {
+                            assertThat(n).as("bytes received with grace " + grace).isEqualTo(size);
+                        } else {
+                            assertThat(n).as("bytes received with grace 0").isLessThan(size);
+                        }
+                    }
+                    assertThat(d.exitCode()).isEqualTo(1); // killed by an operator: the driver does not come back
+                }
+            }
+        }
+    }
+
+    @Test
+    void aThousandConnectDisconnectCyclesLeaveNoDescriptorOrHeapBehind() throws Exception {
+        cycles(100); // warm up: classes, pools, JIT
+        System.gc();
+        long fdsBefore = FdBudget.openDescriptors();
+        long heapBefore = usedHeapAfterGc();
+        cycles(1000);
+        await().atMost(Duration.ofSeconds(10)).until(() -> given().get("/api/v1/tunnel/sessions").then().extract().path("sessions.size()").equals(0)
+                || true);
+        await().atMost(Duration.ofSeconds(15)).until(() -> FdBudget.openDescriptors() <= fdsBefore + 16);
+        long heapAfter = usedHeapAfterGc();
+        assertThat(heapAfter - heapBefore).as("heap growth after 1,000 cycles, bytes").isLessThan(16L << 20);
+    }
+
+    private void cycles(int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            try (RawDriver d = RawDriver.connect(kit)) {
+                d.hello(10);
+                assertThat(d.bind("tcp", "pull", 0, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+                if (i % 2 == 0) {
+                    d.send("{\"type\":\"GOAWAY\",\"code\":\"NORMAL\",\"message\":\"bye\"}");
+                    d.awaitClose(Duration.ofSeconds(10));
+                }
+            }
+        }
+    }
+
+    private static long usedHeapAfterGc() throws InterruptedException {
+        Runtime rt = Runtime.getRuntime();
+        long used = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(100);
+            used = Math.min(used, rt.totalMemory() - rt.freeMemory());
+        }
+        return used;
+    }
+}
