@@ -56,6 +56,11 @@ public final class Multiplexer {
         int id = nextStreamId.getAndAdd(2);
         MuxStream stream = new MuxStream(this, id, bindId, window);
         streams.put(id, stream);
+        if (terminated && streams.remove(id, stream)) {
+            // terminate() ran between the check above and the put and missed this stream. (Had it seen it, the
+            // stream would already be reset and removed, with its listener told: then it is returned, reset.)
+            throw new StreamResetException(ResetCode.SESSION_CLOSING, "session is closed", false);
+        }
         transport.sendFrame(FrameCodec.open(id, bindId, origin));
         return stream;
     }

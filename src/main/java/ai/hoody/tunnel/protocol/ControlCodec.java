@@ -16,9 +16,11 @@ public final class ControlCodec {
     /** Longest control message accepted, in characters. */
     public static final int MAX_CONTROL_CHARS = 16 * 1024;
 
+    /** Exactly one JSON object per message: trailing text is an error, not something to ignore. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(4096).build())
-            .build());
+            .build())
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private ControlCodec() {
     }
@@ -97,8 +99,8 @@ public final class ControlCodec {
             }
             case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
                     integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
-                    integer(o, "streamWindow", -1, 1, Integer.MAX_VALUE),
-                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), o.path("resumed").asBoolean(false));
+                    integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
+                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"));
             case "BIND" -> new ControlMessage.Bind(string(o, "ref", false), string(o, "kind", true),
                     string(o, "mode", true), integer(o, "port", -1, 0, 65535), string(o, "host", false),
                     bool(o, "takeover"));
@@ -110,8 +112,8 @@ public final class ControlCodec {
             case "UNBIND" -> new ControlMessage.Unbind(integer(o, "bindId", -1, 1, Integer.MAX_VALUE));
             case "BIND_REVOKED" -> new ControlMessage.BindRevoked(integer(o, "bindId", -1, 1, Integer.MAX_VALUE),
                     string(o, "reason", false));
-            case "PING" -> new ControlMessage.Ping(o.path("ts").asLong(0));
-            case "PONG" -> new ControlMessage.Pong(o.path("ts").asLong(0));
+            case "PING" -> new ControlMessage.Ping(timestamp(o));
+            case "PONG" -> new ControlMessage.Pong(timestamp(o));
             case "GOAWAY" -> new ControlMessage.GoAway(goAwayCode(string(o, "code", true)), string(o, "message", false));
             default -> new ControlMessage.Unknown(type);
         };
@@ -163,6 +165,20 @@ public final class ControlCodec {
             throw new MalformedMessageException("field '" + field + "' must be true or false");
         }
         return v.booleanValue();
+    }
+
+    private static boolean requiredBool(JsonNode o, String field) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        if (!v.isBoolean()) {
+            throw new MalformedMessageException("field '" + field + "' must be true or false");
+        }
+        return v.booleanValue();
+    }
+
+    /** PING/PONG {@code ts} is opaque to the receiver: anything but a JSON integer reads as 0, never as an error. */
+    private static long timestamp(JsonNode o) {
+        JsonNode v = o.path("ts");
+        return v.isIntegralNumber() && v.canConvertToLong() ? v.longValue() : 0;
     }
 
     private static BindErrorCode bindErrorCode(String s) {

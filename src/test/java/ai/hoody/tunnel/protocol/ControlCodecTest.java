@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -57,9 +56,11 @@ class ControlCodecTest {
     }
 
     private static void assertMalformed(String json, String... fragments) {
-        assertThatThrownBy(() -> ControlCodec.decode(json))
-                .isInstanceOf(MalformedMessageException.class)
-                .hasMessageContainingAll(fragments);
+        var thrown = assertThatThrownBy(() -> ControlCodec.decode(json))
+                .isInstanceOf(MalformedMessageException.class);
+        if (fragments.length > 0) {
+            thrown.hasMessageContainingAll(fragments);
+        }
     }
 
     // ------------------------------------------------------------------ round trips
@@ -311,7 +312,6 @@ class ControlCodecTest {
     }
 
     /** PROTOCOL.md §3.8: "absent (or not an integer) reads as 0". The codec uses asLong(0), which parses text and truncates. */
-    @Disabled("bug (doc/code mismatch): PING/PONG ts that is not a JSON integer does not read as 0: \"5\" reads as 5, 1.9 as 1, true as 1")
     @ParameterizedTest
     @ValueSource(strings = {"'5'", "1.9", "true"})
     void nonIntegerPingTimestampReadsAsZero(String ts) throws Exception {
@@ -482,7 +482,6 @@ class ControlCodecTest {
     }
 
     /** PROTOCOL.md §2/§3: exactly one JSON object per text message. */
-    @Disabled("bug: trailing content after the JSON object is silently ignored (Jackson's FAIL_ON_TRAILING_TOKENS is off)")
     @ParameterizedTest
     @ValueSource(strings = {"{'type':'PING','ts':1} garbage", "{'type':'PING','ts':1}{'type':'GOAWAY','code':'NORMAL'}",
             "{'type':'PING','ts':1}]", "{'type':'PING','ts':1} 42"})
@@ -491,7 +490,6 @@ class ControlCodecTest {
     }
 
     /** PROTOCOL.md §3 "Types are strict ... booleans must be true/false ... for every known type, including ones only the kit sends". */
-    @Disabled("bug: HELLO_OK.resumed is read with asBoolean(false): a string, a number or a missing field is accepted")
     @ParameterizedTest
     @ValueSource(strings = {",'resumed':'true'", ",'resumed':1", ",'resumed':'no'", ""})
     void helloOkResumedMustBeABoolean(String resumed) {
@@ -504,7 +502,6 @@ class ControlCodecTest {
      * value to {@code new Multiplexer(...)}, which throws IllegalArgumentException on the WebSocket listener thread
      * instead of closing with 1002.
      */
-    @Disabled("bug: HELLO_OK.streamWindow below 65536 (one DATA frame) decodes, then makes the driver's Multiplexer constructor throw")
     @Test
     void helloOkStreamWindowBelowOneDataFrameIsRejected() {
         assertMalformed(q("{'type':'HELLO_OK','sessionId':'s','resumeToken':'t','maxStreams':1,'heartbeatIntervalMs':0,"
