@@ -309,6 +309,35 @@ class LifecycleTest {
     }
 
     @Test
+    void killingAnOrphanDropsItAtOnce() throws Exception {
+        int exposed = Ports.free();
+        RawDriver d = RawDriver.connect(kit);
+        String id = d.hello(10).sessionId();
+        assertThat(d.bind("http", "expose", exposed, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+        d.close();
+        await().atMost(Duration.ofSeconds(2)).until(() -> get(exposed, "/").statusCode() == 503); // parked
+        given().delete("/api/v1/tunnel/sessions/" + id + "?grace_ms=5000").then().statusCode(202);
+        await().atMost(Duration.ofMillis(1500)).until(() -> !listening(exposed)); // not after the 3 s grace, nor 5 s
+        given().get("/api/v1/tunnel/sessions/").then().statusCode(200)
+                .body("sessions.sessionId", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(id)));
+    }
+
+    @Test
+    void aSessionWithNothingToDoIsReapedAfterTheIdleTimeout() throws Exception {
+        try (RawDriver idle = RawDriver.connect(kit); RawDriver busy = RawDriver.connect(kit)) {
+            idle.hello(10);
+            busy.hello(10);
+            assertThat(busy.bind("tcp", "pull", 0, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+            long t0 = System.nanoTime();
+            ControlMessage.GoAway g = (ControlMessage.GoAway) idle.next(ControlMessage.GoAway.class);
+            assertThat(g.code()).isEqualTo(GoAwayCode.IDLE_TIMEOUT);
+            assertThat(idle.awaitClose(Duration.ofSeconds(5)).code()).isEqualTo(1000);
+            assertThat((System.nanoTime() - t0) / 1_000_000).isBetween(3_000L, 8_000L); // idle-session-timeout is 4 s in tests
+            assertThat(busy.isClosed()).as("a session holding a binding is not idle").isFalse();
+        }
+    }
+
+    @Test
     void aThousandConnectDisconnectCyclesLeaveNoDescriptorOrHeapBehind() throws Exception {
         cycles(100); // warm up: classes, pools, JIT
         System.gc();
