@@ -59,7 +59,10 @@ final class WebSocketTransport implements FrameTransport, WebSocket.Listener {
             if (cause instanceof WebSocketHandshakeException h) {
                 throw new IOException("the kit at " + uri + " refused the WebSocket upgrade with HTTP " + h.getResponse().statusCode());
             }
-            throw new IOException("cannot connect to the kit at " + uri + ": " + cause, cause);
+            String why = cause instanceof java.net.ConnectException ? "connection refused (is the kit running there?)"
+                    : cause instanceof java.nio.channels.UnresolvedAddressException ? "unknown host"
+                    : String.valueOf(cause);
+            throw new IOException("cannot connect to the kit at " + uri + ": " + why, cause);
         } catch (TimeoutException e) {
             throw new IOException("no answer from the kit at " + uri + " within " + timeout.toMillis() + " ms");
         }
