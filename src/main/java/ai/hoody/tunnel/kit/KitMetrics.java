@@ -3,6 +3,7 @@ package ai.hoody.tunnel.kit;
 import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.BindErrorCode;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -12,6 +13,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The kit's meters, named {@code hoody_tunnel_*} in Prometheus. Gauges read live state through this long-lived bean
@@ -22,9 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public class KitMetrics {
 
     private final MeterRegistry registry;
-    private final Counter bytesToDriver;
-    private final Counter bytesFromDriver;
-    private final Counter streamsOpened;
+    /** Per-frame counts go to plain adders, read by Micrometer at scrape time: no meter lookup on the data path. */
+    private final LongAdder bytesToDriver = new LongAdder();
+    private final LongAdder bytesFromDriver = new LongAdder();
+    private final LongAdder streamsOpened = new LongAdder();
     private final Map<BindErrorCode, Counter> bindErrors = new EnumMap<>(BindErrorCode.class);
     private final Map<String, Counter> helloRejections = new ConcurrentHashMap<>();
     private final Map<Integer, Counter> visitorRejections = new ConcurrentHashMap<>();
@@ -44,11 +47,11 @@ public class KitMetrics {
                 .description("Descriptors the kit may still open for listeners and visitors").register(registry);
         Gauge.builder("hoody.tunnel.pre.auth.connections", preAuth, AtomicInteger::get)
                 .description("WebSockets that have not completed HELLO").register(registry);
-        bytesToDriver = Counter.builder("hoody.tunnel.bytes").tag("direction", "to_driver")
+        FunctionCounter.builder("hoody.tunnel.bytes", bytesToDriver, LongAdder::sum).tag("direction", "to_driver")
                 .description("Stream payload bytes, by direction").baseUnit("bytes").register(registry);
-        bytesFromDriver = Counter.builder("hoody.tunnel.bytes").tag("direction", "from_driver")
+        FunctionCounter.builder("hoody.tunnel.bytes", bytesFromDriver, LongAdder::sum).tag("direction", "from_driver")
                 .description("Stream payload bytes, by direction").baseUnit("bytes").register(registry);
-        streamsOpened = Counter.builder("hoody.tunnel.streams.opened")
+        FunctionCounter.builder("hoody.tunnel.streams.opened", streamsOpened, LongAdder::sum)
                 .description("Streams opened for visitors and container clients").register(registry);
         for (BindErrorCode code : BindErrorCode.values()) {
             bindErrors.put(code, Counter.builder("hoody.tunnel.bind.errors").tag("code", code.name())
@@ -57,11 +60,11 @@ public class KitMetrics {
     }
 
     void bytesToDriver(int n) {
-        bytesToDriver.increment(n);
+        bytesToDriver.add(n);
     }
 
     void bytesFromDriver(int n) {
-        bytesFromDriver.increment(n);
+        bytesFromDriver.add(n);
     }
 
     void streamOpened() {
