@@ -227,6 +227,27 @@ public final class DriverSession {
             return null;
         }
 
+        private void rebind(BindSpec spec) {
+            String ref = Integer.toString(specs.indexOf(spec) + 1);
+            CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
+            bindAnswers.put(ref, answer);
+            transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
+                    spec.remotePort(), spec.remoteHost(), spec.takeover())));
+            try {
+                ControlMessage reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                if (reply instanceof ControlMessage.BindOk bound) {
+                    events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
+                            "bindId", bound.bindId(), "sessionId", sessionId, "publicUrl", bound.publicUrl(),
+                            "target", spec.target(), "host", bound.host());
+                } else if (reply instanceof ControlMessage.BindErr err) {
+                    events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
+                            "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
+                }
+            } catch (ExecutionException | TimeoutException | InterruptedException e) {
+                events.log("re-binding " + spec.target() + " failed: " + e);
+            }
+        }
+
         /** PINGs every interval; drops the socket when the kit has been silent for {@link #SILENT_INTERVALS}. */
         private void watch(long intervalMillis) {
             long interval = Math.max(50, intervalMillis);
@@ -299,6 +320,10 @@ public final class DriverSession {
                     BindSpec spec = byBindId.remove(r.bindId());
                     events.emit("bind_revoked", "binding " + r.bindId() + " revoked by the kit: " + r.reason(),
                             "bindId", r.bindId(), "reason", r.reason(), "target", spec == null ? null : spec.target());
+                    if (spec != null && "PARKED".equals(r.reason())) {
+                        // Dropped while we were away (a PULL port is freed at once): ask for it again.
+                        Thread.ofVirtual().name("driver-rebind").start(() -> rebind(spec));
+                    }
                 }
                 case ControlMessage.GoAway g -> {
                     goAway = g.code();

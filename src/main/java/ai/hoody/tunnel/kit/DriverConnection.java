@@ -95,12 +95,17 @@ final class DriverConnection implements FrameTransport {
                     + "; this kit speaks " + Protocol.VERSION);
             return;
         }
+        if (kit.sessions.isDraining()) {
+            reject("shutting_down", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit is shutting down");
+            return;
+        }
         leavePreAuth();
         KitSession resumed = hello.resume() == null ? null : resume(hello.resume());
         if (resumed != null) {
             session = resumed;
             send(new ControlMessage.HelloOk(resumed.id(), resumed.resumeToken(), resumed.maxStreams(),
                     kit.config.heartbeatInterval().toMillis(), kit.config.streamWindow(), FrameCodec.MAX_DATA_BYTES, true));
+            resumed.afterResume();
             return;
         }
         int cap = kit.config.maxStreamsPerSession();

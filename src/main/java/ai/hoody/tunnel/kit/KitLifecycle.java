@@ -64,6 +64,7 @@ public class KitLifecycle {
             return;
         }
         draining = true;
+        kit.sessions.startDraining();
         List<KitSession> sessions = List.copyOf(kit.sessions.all());
         if (!sessions.isEmpty()) {
             LOG.infof("shutting down: GOAWAY(SHUTDOWN) to %d sessions, draining up to %d ms", sessions.size(),

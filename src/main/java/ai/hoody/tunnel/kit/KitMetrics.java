@@ -36,7 +36,7 @@ public class KitMetrics {
     KitMetrics(MeterRegistry registry, SessionRegistry sessions, FdBudget fds) {
         this.registry = registry;
         Gauge.builder("hoody.tunnel.sessions.active", sessions, s -> s.size())
-                .description("Sessions with a connected driver").register(registry);
+                .description("Sessions known to the kit: attached, parked (orphaned) or ending").register(registry);
         for (BindMode mode : BindMode.values()) {
             Gauge.builder("hoody.tunnel.bindings.active", sessions, s -> s.bindingCount(mode))
                     .tag("mode", mode.mode).description("Bindings held, by mode").register(registry);

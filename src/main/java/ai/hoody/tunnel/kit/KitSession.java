@@ -64,6 +64,8 @@ public final class KitSession {
     private final MuxListener muxListener;
 
     private volatile State state = State.ATTACHED;
+    /** BIND_REVOKED messages for bindings lost while parked, told to the driver when it resumes. */
+    private final List<ControlMessage.BindRevoked> lostWhileParked = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile FrameTransport transport;
     private volatile Multiplexer mux;
     private volatile String peerAddr;
@@ -127,7 +129,10 @@ public final class KitSession {
             case ControlMessage.GoAway g -> {
                 LOG.infof("session %s: driver said GOAWAY %s (%s)", id, g.code(), g.message());
                 kit.metrics.goAway("driver", g.code());
-                Thread.ofVirtual().name("session-goaway-" + id).start(() -> end(null, kit.config.shutdownDrain()));
+                // ENDING now, on the reader: the close that follows the GOAWAY must not park the session.
+                if (beginEnding() == State.ATTACHED) {
+                    Thread.ofVirtual().name("session-goaway-" + id).start(() -> finishEnding(null, kit.config.shutdownDrain(), false));
+                }
             }
             default -> LOG.debugf("session %s: ignoring %s", id, message);
         }
@@ -158,7 +163,7 @@ public final class KitSession {
     /** @return false when the session stopped taking bindings meanwhile: the caller must release the binding */
     boolean added(Binding binding) {
         bindings.put(binding.bindId(), binding);
-        if (state == State.ENDING || state == State.ENDED) {
+        if (state != State.ATTACHED) { // ending, or parked while this BIND ran: its answer could not be delivered
             bindings.remove(binding.bindId());
             return false;
         }
@@ -177,6 +182,8 @@ public final class KitSession {
         LOG.infof("session %s: binding %d on port %d taken over", id, binding.bindId(), binding.port());
         if (state == State.ATTACHED) {
             send(new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER"));
+        } else {
+            lostWhileParked.add(new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER"));
         }
         Multiplexer m = mux;
         for (MuxStream s : List.copyOf(m.streams())) {
@@ -282,6 +289,14 @@ public final class KitSession {
         return true;
     }
 
+    /** After HELLO_OK(resumed): tells the driver which bindings it lost while parked, so it can bind them again. */
+    void afterResume() {
+        for (ControlMessage.BindRevoked r : lostWhileParked) {
+            send(r);
+        }
+        lostWhileParked.clear();
+    }
+
     boolean tokenMatches(String token) {
         return token != null && java.security.MessageDigest.isEqual(
                 token.getBytes(java.nio.charset.StandardCharsets.UTF_8), resumeToken.getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -305,6 +320,7 @@ public final class KitSession {
             if (b.mode() == BindMode.PULL) { // a PULL client gets nothing from a parked port: free it now
                 bindings.remove(b.bindId());
                 kit.bindings.release(b);
+                lostWhileParked.add(new ControlMessage.BindRevoked(b.bindId(), "PARKED"));
             }
         }
         kit.metrics.orphaned();
@@ -317,6 +333,7 @@ public final class KitSession {
      * {@code grace}, then the socket closed. An orphan is dropped at once. Returns at once.
      */
     public void kill(Duration grace) {
+        LOG.infof("session %s: killed by an operator (grace %d ms)", id, grace.toMillis());
         kit.metrics.killed();
         Thread.ofVirtual().name("session-kill-" + id).start(() -> end(GoAwayCode.ADMIN_KILL, grace));
     }
@@ -326,14 +343,22 @@ public final class KitSession {
      * in-flight streams given up to {@code grace} to finish, then the socket closed. Blocks.
      */
     void end(GoAwayCode code, Duration grace) {
-        boolean orphan;
-        synchronized (this) {
-            if (state == State.ENDING || state == State.ENDED) {
-                return;
-            }
-            orphan = state == State.ORPHANED;
+        State was = beginEnding();
+        if (was == State.ATTACHED || was == State.ORPHANED) {
+            finishEnding(code, grace, was == State.ORPHANED);
+        }
+    }
+
+    /** @return the state before; the session is ENDING (or already ENDED) afterwards */
+    private synchronized State beginEnding() {
+        State was = state;
+        if (was == State.ATTACHED || was == State.ORPHANED) {
             state = State.ENDING;
         }
+        return was;
+    }
+
+    private void finishEnding(GoAwayCode code, Duration grace, boolean orphan) {
         for (Binding b : List.copyOf(bindings.values())) {
             bindings.remove(b.bindId());
             kit.bindings.release(b);

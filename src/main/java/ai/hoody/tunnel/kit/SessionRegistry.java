@@ -24,6 +24,17 @@ public class SessionRegistry {
         this.preAuth = new Semaphore(config.maxPreAuthConnections());
     }
 
+    private volatile boolean draining;
+
+    /** The kit is stopping: new HELLOs are refused (1013) so drivers go to another kit or wait for this one. */
+    void startDraining() {
+        draining = true;
+    }
+
+    boolean isDraining() {
+        return draining;
+    }
+
     boolean tryEnterPreAuth() {
         return preAuth.tryAcquire();
     }

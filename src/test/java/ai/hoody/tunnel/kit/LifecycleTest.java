@@ -211,6 +211,26 @@ class LifecycleTest {
     }
 
     @Test
+    void aPullBindingDroppedWhileParkedIsBoundAgainAfterTheResume() throws Exception {
+        try (LaptopTcpServer banner = new LaptopTcpServer(LaptopTcpServer.BANNER_THEN_ECHO);
+             CuttableRelay relay = new CuttableRelay(kit.getPort())) {
+            int pulled = Ports.free();
+            try (TestDriver d = TestDriver.start(URI.create("http://127.0.0.1:" + relay.port()),
+                    BindSpec.parseTarget(BindMode.PULL, "127.0.0.1:" + banner.port(), pulled, null, false))) {
+                String session = d.await("bind_ok").path("sessionId").asText();
+                relay.cut();
+                assertThat(d.await("resumed").path("sessionId").asText()).isEqualTo(session);
+                assertThat(d.await("bind_revoked").path("reason").asText()).isEqualTo("PARKED");
+                assertThat(d.await("bind_ok").path("port").asInt()).isEqualTo(pulled);
+                try (Socket s = new Socket("127.0.0.1", pulled)) {
+                    s.setSoTimeout(10_000);
+                    assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("220 ");
+                }
+            }
+        }
+    }
+
+    @Test
     void aPathThatSwallowsFramesIsDetectedByTheDriverWhichReconnects() throws Exception {
         try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
             int exposed = Ports.free();
