@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""A/B comparison of kit/driver variants on the two hot workloads (iperf3 through PULL, wrk -c50 through EXPOSE),
+interleaved round by round so that a shared machine's noise hits every variant alike. For trying a data-plane fix:
+build the changed tree elsewhere and compare its jar with the current one.
+
+  python3 bench/lib/ab.py --rounds 3 \\
+      --variant 'base|target/quarkus-app/quarkus-run.jar||' \\
+      --variant 'order4|/tmp/x/target/quarkus-app/quarkus-run.jar||' \\
+      --variant 'win1m|target/quarkus-app/quarkus-run.jar|-Dhoody.tunnel.stream-window=1048576|'
+
+A variant is NAME|JAR|KIT_JVM_FLAGS|DRIVER_JVM_FLAGS. Prints one line per measurement and a median table.
+Uses the same helpers as bench.py (iperf3, nginx, free ports, cleanup)."""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+
+class AB(bench.Bench):
+    def run_variant(self, name, jar, kit_flags, drv_flags):
+        (kport, pport, eport) = bench.free_ports(3)
+        env = {"QUARKUS_HTTP_PORT": str(kport), "QUARKUS_HTTP_HOST": "127.0.0.1", "HOODY_TUNNEL_EXPOSE_HOST": "127.0.0.1"}
+        kit = bench.Proc(self, f"kit-{name}", [bench.JAVA, "-Xmx512m"] + kit_flags.split() + ["-jar", jar], env=env)
+        deadline = time.monotonic() + 60
+        while bench.http_get(f"http://127.0.0.1:{kport}/q/health/ready", 2)[0] != 200:
+            if time.monotonic() > deadline or not kit.alive():
+                raise RuntimeError("kit did not start: " + kit.log_path)
+            time.sleep(0.05)
+        denv = {"JDK_JAVA_OPTIONS": drv_flags} if drv_flags else None
+        dp = bench.Driver(self, f"drv-pull-{name}", ["pull", f"127.0.0.1:{self.t_iperf}", "--port", str(pport),
+                                                      "--kit", f"http://127.0.0.1:{kport}"], jar=jar, env=denv)
+        de = bench.Driver(self, f"drv-expose-{name}", ["expose", f"127.0.0.1:{self.t_http}", "--port", str(eport),
+                                                        "--kit", f"http://127.0.0.1:{kport}"], jar=jar, env=denv)
+        dp.wait_bound()
+        de.wait_bound()
+        w = self.args.warmup_secs
+        self.iperf3(pport, 1, secs=w)
+        self.iperf3(pport, 8, secs=2)
+        self.wrk(eport, 50, secs=w)
+        pids = [kit.pid, dp.pid]
+        for _ in range(self.args.reps):
+            (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1))
+            self.rec(f"{name}.p1", g)
+            self.rec(f"{name}.p1.cpu_per_gb", cpu / (nbytes / 1e9))
+        (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 8))
+        self.rec(f"{name}.p8", g)
+        for _ in range(self.args.reps):
+            v = self.wrk(eport, 50)
+            self.rec(f"{name}.c50", v["rps"])
+            self.rec(f"{name}.c50.p99_ms", v["p99_us"] / 1000)
+        bench.log(f"{name}: p1 {self.data[name + '.p1'][-self.args.reps:]} p8 {self.data[name + '.p8'][-1]:.2f} "
+                  f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]}")
+        for p in (dp, de, kit):
+            self.drop(p)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variant", action="append", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=4)
+    ap.add_argument("--warmup-secs", type=int, default=8)
+    ap.add_argument("--download-mib", type=int, default=16)
+    args = ap.parse_args()
+    b = AB(args)
+    variants = [v.split("|") for v in args.variant]
+    try:
+        b.start_services()
+        for r in range(args.rounds):
+            for name, jar, kf, df in variants:
+                b.run_variant(name, os.path.abspath(jar), kf, df)
+    finally:
+        b.cleanup()
+    print(f"{'variant':12s} {'p1 Gbit/s':>10s} {'CPU-s/GB':>9s} {'p8 Gbit/s':>10s} {'c50 req/s':>10s} {'c50 p99 ms':>11s}")
+    for name, *_ in variants:
+        m = lambda k: statistics.median(b.data.get(f"{name}.{k}", [0]))  # noqa: E731
+        print(f"{name:12s} {m('p1'):10.2f} {m('p1.cpu_per_gb'):9.2f} {m('p8'):10.2f} {m('c50'):10.0f} {m('c50.p99_ms'):11.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,892 @@
+#!/usr/bin/env python3
+"""hoody-tunnel benchmark orchestrator (called by bench/run.sh, which installs the tools and builds the jar).
+
+Starts everything itself on 127.0.0.1 (free ports), measures the tunnel against two baselines measured in the same
+run (direct, and OpenSSH `ssh -R`), profiles the data plane with JFR, stops everything, and writes bench/RESULTS.md
+and bench/results.json. Only the standard library is used.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(BENCH, "lib")
+REPO = os.path.dirname(BENCH)
+JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
+JAVA = os.path.join(JAVA_HOME, "bin", "java")
+JCMD = os.path.join(JAVA_HOME, "bin", "jcmd")
+JFR = os.path.join(JAVA_HOME, "bin", "jfr")
+JAR = os.path.join(REPO, "target", "quarkus-app", "quarkus-run.jar")
+KIT_JVM = ["-Xmx512m"]
+SSH_CIPHER = "aes128-gcm@openssh.com"
+MIB = 1024 * 1024
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# processes
+
+class Proc:
+    """A child in its own process group, so that stopping it also stops what it forked (nginx workers, sshd's
+    per-connection child). Only processes started here are ever signalled."""
+
+    def __init__(self, bench, name, argv, env=None, stdin=None, stdout_pipe=False):
+        self.name = name
+        self.log_path = os.path.join(bench.work, name + ".log")
+        self.log_file = open(self.log_path, "ab")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.popen = subprocess.Popen(argv, env=e, stdin=stdin or subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE if stdout_pipe else self.log_file,
+                                      stderr=self.log_file, start_new_session=True, cwd=bench.work)
+        self.pid = self.popen.pid
+        self.started = time.monotonic()
+        bench.procs.append(self)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def stop(self, timeout=8):
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(5)
+        else:
+            # the leader is gone; its group (e.g. nginx workers) may not be
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.log_file.close()
+
+
+class Driver(Proc):
+    """A hoody-tunnel driver with --json; a reader thread collects its events."""
+
+    def __init__(self, bench, name, args, jar=None, env=None):
+        super().__init__(bench, name, [JAVA, "-jar", jar or JAR] + args + ["--json"], env=env, stdout_pipe=True)
+        self.events = []
+        self.bind_ok_at = None
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.popen.stdout:
+            line = raw.decode(errors="replace").strip()
+            with open(self.log_path, "a") as f:
+                f.write(line + "\n")
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                if ev.get("event") == "bind_ok" and self.bind_ok_at is None:
+                    self.bind_ok_at = time.monotonic()
+                self.events.append(ev)
+                self.cond.notify_all()
+
+    def wait_bound(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.bind_ok_at is None:
+                if not self.alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"driver {self.name} not bound: {self.events} (log {self.log_path})")
+                self.cond.wait(0.1)
+        return self.bind_ok_at - self.started
+
+
+# --------------------------------------------------------------------------------------------------------------
+# /proc helpers
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pids):
+    """utime+stime of whole processes (all threads), plus every process of their groups (sshd's child)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    groups = set()
+    for p in pids:
+        try:
+            groups.add(os.getpgid(p))
+        except ProcessLookupError:
+            pass
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        if int(fields[2]) in groups or int(d) in pids:  # fields[2] = pgrp
+            total += int(fields[11]) + int(fields[12])
+    return total / tck
+
+
+def ctx_switches(pid):
+    total = 0
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return total
+
+
+def machine_task_cpu():
+    """CPU-seconds the whole machine spent in user+nice+system (softirq/irq excluded: loopback networking lands
+    there and is not charged to any process)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2]) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    def __init__(self, pid, every=0.1):
+        self.pid, self.every, self.peak, self.samples = pid, every, 0, []
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stop_ev.is_set():
+            try:
+                r = rss_bytes(self.pid)
+                self.samples.append(r)
+                self.peak = max(self.peak, r)
+            except OSError:
+                pass
+            self.stop_ev.wait(self.every)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.t.join()
+        return self.peak
+
+
+# --------------------------------------------------------------------------------------------------------------
+# small utilities
+
+def free_ports(k):
+    """k distinct free TCP ports below the ephemeral range, so that no outgoing connection takes one meanwhile."""
+    ports, socks = [], []
+    for _ in range(10000):
+        if len(ports) == k:
+            break
+        p = random.randint(20000, 32000)
+        if p in ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+        ports.append(p)
+    else:
+        raise RuntimeError("no free ports")
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_listening(port, timeout=20, what=""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if out.strip():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port} ({what}) after {timeout}s")
+
+
+def http_get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, OSError):
+        return None, b""
+
+
+def run(argv, timeout, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the benchmark
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.reps = args.reps
+        self.secs = args.secs
+        self.work = tempfile.mkdtemp(prefix="hoody-bench.")
+        self.procs = []
+        self.data = {}  # key -> list of samples
+        self.extra = {}  # key -> anything (lists of dicts, strings)
+        self.t_start = time.monotonic()
+        log("work dir", self.work)
+
+    def my_cpu(self):
+        t = os.times()
+        live = [p.pid for p in self.procs if p.alive()]
+        return t.user + t.system + t.children_user + t.children_system + (cpu_seconds(live) if live else 0)
+
+    def phase(self, name):
+        """Marks a phase boundary; records how much CPU processes that are not ours used meanwhile (a shared machine
+        makes every figure noisier, so the report says how busy it was)."""
+        now = (time.monotonic(), machine_task_cpu(), self.my_cpu())
+        last = getattr(self, "_phase_mark", None)
+        if last is not None:
+            wall, busy, mine = (a - b for a, b in zip(now, last))
+            foreign = max(0.0, busy - mine)
+            self.extra.setdefault("foreign_cpu", []).append(dict(phase=self._phase_name, wall_s=round(wall, 1),
+                                                                 foreign_cores=round(foreign / wall, 2) if wall else 0))
+            log(f"phase {self._phase_name}: {wall:.0f}s, other processes used {foreign / wall:.2f} cores")
+        self._phase_mark, self._phase_name = now, name
+
+    def rec(self, key, value):
+        self.data.setdefault(key, []).append(value)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            try:
+                p.stop()
+            except Exception as e:  # noqa: BLE001 - cleanup goes on
+                log("stopping", p.name, "failed:", e)
+        self.procs.clear()
+
+    def start_services(self):
+        (self.t_iperf, self.t_http, self.t_idle, self.s_sshd, self.s_iperf, self.s_http,
+         self.p_iperf, self.e_http, self.p_idle, self.kit_port) = free_ports(10)
+        self.iperf = Proc(self, "iperf3-server", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.t_iperf)])
+        self.start_nginx()
+        self.idle_server = Proc(self, "idle-server", [sys.executable, os.path.join(LIB, "idle_server.py"), str(self.t_idle)])
+        self.start_ssh()
+        for port, what in ((self.t_iperf, "iperf3"), (self.t_http, "nginx"), (self.t_idle, "idle server")):
+            wait_listening(port, what=what)
+
+    def start_nginx(self):
+        d = os.path.join(self.work, "nginx")
+        www = os.path.join(d, "www")
+        os.makedirs(www)
+        for t in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(d, "tmp", t))
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>bench</title><p>hello through the tunnel</p>\n")
+        with open(os.path.join(www, "big.bin"), "wb") as f:
+            f.truncate(self.args.download_mib * MIB)  # sparse: served from the page cache's zero page
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+worker_processes 1;
+user root;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 16384; }}
+http {{
+    access_log off;
+    default_type text/html;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{self.t_http} backlog=4096;
+        root {www};
+    }}
+}}
+""")
+        self.nginx = Proc(self, "nginx", ["nginx", "-p", d, "-c", conf, "-g", "daemon off;"])
+
+    def start_ssh(self):
+        d = os.path.join(self.work, "ssh")
+        os.makedirs(d, mode=0o700)
+        for k in ("host_key", "user_key"):
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(d, k)], 30).check_returncode()
+        shutil.copy(os.path.join(d, "user_key.pub"), os.path.join(d, "authorized_keys"))
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
+        conf = os.path.join(d, "sshd_config")
+        with open(conf, "w") as f:
+            f.write(f"""Port {self.s_sshd}
+ListenAddress 127.0.0.1
+HostKey {d}/host_key
+PidFile {d}/sshd.pid
+UsePAM no
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile {d}/authorized_keys
+StrictModes no
+AllowTcpForwarding yes
+GatewayPorts no
+LogLevel ERROR
+""")
+        self.sshd = Proc(self, "sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", conf])
+        wait_listening(self.s_sshd, what="sshd")
+        self.ssh = Proc(self, "ssh-R", [
+            "ssh", "-N", "-T", "-p", str(self.s_sshd), "-i", os.path.join(d, "user_key"),
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ControlMaster=no",
+            "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-c", SSH_CIPHER,
+            "-R", f"127.0.0.1:{self.s_iperf}:127.0.0.1:{self.t_iperf}",
+            "-R", f"127.0.0.1:{self.s_http}:127.0.0.1:{self.t_http}",
+            "root@127.0.0.1"])
+        wait_listening(self.s_iperf, what="ssh -R iperf3")
+        wait_listening(self.s_http, what="ssh -R http")
+
+    def start_kit(self, name, port, jvm=None):
+        env = {"QUARKUS_HTTP_PORT": str(port), "QUARKUS_HTTP_HOST": "127.0.0.1",
+               "HOODY_TUNNEL_EXPOSE_HOST": "127.0.0.1"}
+        kit = Proc(self, name, [JAVA] + (jvm or KIT_JVM) + ["-jar", JAR], env=env)
+        deadline = time.monotonic() + 60
+        while True:
+            status, _ = http_get(f"http://127.0.0.1:{port}/q/health/ready", timeout=2)
+            if status == 200:
+                break
+            if not kit.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"kit {name} did not start (log {kit.log_path})")
+            time.sleep(0.05)
+        kit.ready_s = time.monotonic() - kit.started
+        return kit
+
+    def kit_url(self, port=None):
+        return f"http://127.0.0.1:{port or self.kit_port}"
+
+    def drop(self, p):
+        p.stop()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    # --- measuring tools ---------------------------------------------------------------------------------------
+
+    def iperf3(self, port, parallel=1, reverse=False, secs=None):
+        try:
+            return self._iperf3(port, parallel, reverse, secs)
+        except RuntimeError as e:
+            # iperf3 -s sometimes exits after a failed test; restart it once and retry
+            log("iperf3 failed:", e, "- retrying")
+            if not self.iperf.alive():
+                self.drop(self.iperf)
+                self.iperf = Proc(self, "iperf3-server-2", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.t_iperf)])
+                wait_listening(self.t_iperf, what="iperf3")
+            time.sleep(1)
+            return self._iperf3(port, parallel, reverse, secs)
+
+    def _iperf3(self, port, parallel=1, reverse=False, secs=None):
+        argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(secs or self.secs), "-P", str(parallel),
+                "-J", "--connect-timeout", "5000"]
+        if reverse:
+            argv.append("-R")
+        r = run(argv, (secs or self.secs) + 40)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            raise RuntimeError(f"iperf3 said: {r.stdout[:300]} {r.stderr[:300]}")
+        if "error" in j:
+            raise RuntimeError("iperf3: " + j["error"])
+        return j["end"]["sum_received"]["bits_per_second"] / 1e9, j["end"]["sum_received"]["bytes"]
+
+    def curl_download(self, port):
+        r = run(["curl", "-s", "-o", "/dev/null", "--max-time", "120", "-w", "%{http_code} %{speed_download} %{size_download}",
+                 f"http://127.0.0.1:{port}/big.bin"], 130)
+        code, speed, size = r.stdout.split()
+        if code != "200" or int(float(size)) != self.args.download_mib * MIB:
+            raise RuntimeError(f"download through {port}: HTTP {code}, {size} bytes")
+        return float(speed), int(float(size))
+
+    def wrk(self, port, conns, secs=None):
+        threads = 1 if conns < 2 else 2
+        r = run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{secs or self.secs}s", "--latency",
+                 "-s", os.path.join(LIB, "latency.lua"), f"http://127.0.0.1:{port}/index.html"], (secs or self.secs) + 60)
+        m = re.search(r"^BENCH (.*)$", r.stdout, re.M)
+        if not m:
+            raise RuntimeError("wrk: " + r.stdout[-500:] + r.stderr[-500:])
+        v = {k: int(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
+        v["rps"] = v["requests"] / (v["duration_us"] / 1e6)
+        v["errors"] = v["connect"] + v["read"] + v["write"] + v["status"] + v["timeout"]
+        return v
+
+    def with_cpu(self, pids, fn):
+        c0, t0 = cpu_seconds(pids), time.monotonic()
+        out = fn()
+        return out, cpu_seconds(pids) - c0, time.monotonic() - t0
+
+    def gc_heap(self, pid):
+        """Full GC, then heap used (bytes) from GC.heap_info."""
+        run([JCMD, str(pid), "GC.run"], 60)
+        out = run([JCMD, str(pid), "GC.heap_info"], 60).stdout
+        # G1: one "garbage-first heap total ..., used NK" line; Serial/Parallel: one line per generation.
+        used = [int(m.group(1)) for m in re.finditer(r"^\s*(?!Metaspace|class space)\S.*\btotal\b.*?\bused (\d+)K", out, re.M)]
+        if not used:
+            raise RuntimeError("GC.heap_info: " + out)
+        return sum(used) * 1024
+
+    # --- phases ------------------------------------------------------------------------------------------------
+
+    def phase_idle_rss(self):
+        """Kit RSS idle: a fresh kit, one session (a PULL binding), no traffic, 5 s after BIND_OK."""
+        variants = [("default", KIT_JVM)]
+        if self.args.rss_variant:
+            variants.append(("variant", KIT_JVM + self.args.rss_variant.split()))
+        for rep in range(self.reps):
+            for vname, jvm in variants:
+                port, pport = free_ports(2)
+                kit = self.start_kit(f"kit-idle-{vname}-{rep}", port, jvm)
+                d = Driver(self, f"driver-idle-{vname}-{rep}",
+                           ["pull", f"127.0.0.1:{self.t_iperf}", "--port", str(pport), "--kit", self.kit_url(port)])
+                d.wait_bound()
+                time.sleep(5)
+                rss = rss_bytes(kit.pid)
+                heap = self.gc_heap(kit.pid)
+                rss_after_gc = rss_bytes(kit.pid)
+                key = "kit.idle" if vname == "default" else "kit.idle_variant"
+                self.rec(key + ".rss", rss)
+                self.rec(key + ".rss_after_gc", rss_after_gc)
+                self.rec(key + ".heap", heap)
+                self.rec(key + ".ready_s", kit.ready_s)
+                log(f"idle kit ({vname}) {rep + 1}: ready in {kit.ready_s:.2f}s, RSS {rss / MIB:.1f} MiB, "
+                    f"after GC {rss_after_gc / MIB:.1f} MiB, heap {heap / MIB:.1f} MiB")
+                self.drop(d)
+                self.drop(kit)
+
+    def start_main(self):
+        self.kit = self.start_kit("kit", self.kit_port)
+        log(f"kit up on {self.kit_port} in {self.kit.ready_s:.2f}s (pid {self.kit.pid})")
+        self.dpull = Driver(self, "driver-pull-iperf3", ["pull", f"127.0.0.1:{self.t_iperf}", "--port", str(self.p_iperf),
+                                                         "--kit", self.kit_url()])
+        self.dexpose = Driver(self, "driver-expose-nginx", ["expose", f"127.0.0.1:{self.t_http}", "--port", str(self.e_http),
+                                                            "--kit", self.kit_url()])
+        self.didle = Driver(self, "driver-pull-idle", ["pull", f"127.0.0.1:{self.t_idle}", "--port", str(self.p_idle),
+                                                       "--kit", self.kit_url()])
+        for d in (self.dpull, self.dexpose, self.didle):
+            d.wait_bound()
+
+    def kit_warnings(self):
+        return [line.strip() for line in open(self.kit.log_path, errors="replace")
+                if " WARN " in line or " ERROR " in line][:20]
+
+    def restart_main(self):
+        for p in (self.dpull, self.dexpose, self.didle, self.kit):
+            self.drop(p)
+        self.start_main()
+
+    def paths(self, kind):
+        """(name, port, pids whose CPU is the path's cost)"""
+        if kind == "tcp":
+            return [("direct", self.t_iperf, []), ("ssh -R", self.s_iperf, [self.sshd.pid, self.ssh.pid]),
+                    ("tunnel", self.p_iperf, [self.kit.pid, self.dpull.pid])]
+        return [("direct", self.t_http, []), ("ssh -R", self.s_http, [self.sshd.pid, self.ssh.pid]),
+                ("tunnel", self.e_http, [self.kit.pid, self.dexpose.pid])]
+
+    def phase_warmup(self):
+        log("warm-up: JIT of kit and drivers, ssh")
+        w = self.args.warmup_secs
+        self.iperf3(self.p_iperf, 1, secs=w)
+        self.iperf3(self.p_iperf, 8, secs=max(2, w // 2))
+        self.iperf3(self.p_iperf, 1, reverse=True, secs=max(2, w // 2))
+        self.iperf3(self.s_iperf, 1, secs=2)
+        self.iperf3(self.s_iperf, 8, secs=2)
+        self.curl_download(self.e_http)
+        self.curl_download(self.e_http)
+        self.curl_download(self.s_http)
+        self.wrk(self.e_http, 50, secs=w)
+        self.wrk(self.e_http, 200, secs=max(2, w // 2))
+        self.wrk(self.e_http, 1, secs=2)
+        self.wrk(self.s_http, 50, secs=2)
+        self.wrk(self.t_http, 50, secs=2)
+
+    def phase_bulk(self):
+        cases = [("p1", 1, False), ("p8", 8, False), ("p1R", 1, True)]
+        for rep in range(self.reps):
+            for cname, par, rev in cases:
+                for pname, port, pids in self.paths("tcp"):
+                    (gbps, nbytes), cpu, wall = self.with_cpu(pids, lambda: self.iperf3(port, par, rev))
+                    self.rec(f"iperf.{cname}.{pname}", gbps)
+                    if pids:
+                        self.rec(f"cpu_per_gb.iperf.{cname}.{pname}", cpu / (nbytes / 1e9))
+                        self.rec(f"cpu_util.iperf.{cname}.{pname}", cpu / wall)
+                    log(f"iperf3 {cname} {pname:7s} rep {rep + 1}: {gbps:6.2f} Gbit/s  cpu {cpu:.1f}s")
+            for pname, port, pids in self.paths("http"):
+                (speed, nbytes), cpu, wall = self.with_cpu(pids, lambda: self.curl_download(port))
+                self.rec(f"download.{pname}", speed * 8 / 1e9)
+                if pids:
+                    self.rec(f"cpu_per_gb.download.{pname}", cpu / (nbytes / 1e9))
+                log(f"download {pname:7s} rep {rep + 1}: {speed * 8 / 1e9:6.2f} Gbit/s")
+
+    def phase_http(self):
+        for rep in range(self.reps):
+            for c in (1, 50, 200):
+                for pname, port, pids in self.paths("http"):
+                    sampler = RssSampler(self.kit.pid) if pname == "tunnel" and c == 200 else None
+                    v, cpu, wall = self.with_cpu(pids, lambda: self.wrk(port, c))
+                    if sampler:
+                        self.rec("kit.load.rss_peak", sampler.stop())
+                        self.rec("kit.load.rss_median", statistics.median(sampler.samples))
+                    for k in ("rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors"):
+                        self.rec(f"wrk.c{c}.{pname}.{k}", v[k])
+                    if pids and v["requests"]:
+                        self.rec(f"cpu_per_req_us.wrk.c{c}.{pname}", cpu / v["requests"] * 1e6)
+                    log(f"wrk c{c:<3d} {pname:7s} rep {rep + 1}: {v['rps']:9.0f} req/s p50 {v['p50_us'] / 1000:.2f} "
+                        f"p99 {v['p99_us'] / 1000:.2f} p99.9 {v['p999_us'] / 1000:.2f} ms errors {v['errors']}")
+
+    def kit_streams(self):
+        if getattr(self, "streams_source", None) is None:
+            s, body = http_get(self.kit_url() + "/api/v1/tunnel/tunnels")
+            if s == 200 and b"totalStreams" in body:
+                self.streams_source = "api"
+            else:
+                for path in ("/api/v1/tunnel/metrics", "/q/metrics"):
+                    s, body = http_get(self.kit_url() + path)
+                    if s == 200 and b"hoody_tunnel_streams_active" in body:
+                        self.streams_source = path
+                        break
+                else:
+                    self.streams_source = "ss"
+            self.extra["streams_source"] = self.streams_source
+        if self.streams_source == "api":
+            _, body = http_get(self.kit_url() + "/api/v1/tunnel/tunnels", timeout=30)
+            return int(json.loads(body)["totalStreams"])
+        if self.streams_source == "ss":
+            return self.target_conns()
+        _, body = http_get(self.kit_url() + self.streams_source, timeout=30)
+        m = re.search(rb"^hoody_tunnel_streams_active(?:\{[^}]*\})? ([0-9.eE+]+)", body, re.M)
+        return int(float(m.group(1)))
+
+    def target_conns(self):
+        out = run(["ss", "-Htn", "state", "established", f"( sport = :{self.t_idle} )"], 30).stdout
+        return sum(1 for line in out.splitlines() if line.strip())
+
+    def wait_streams(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = (self.kit_streams(), self.target_conns())
+            if last == (n, n):
+                return last
+            time.sleep(0.25)
+        return last
+
+    def phase_idle_streams(self):
+        for n in self.args.idle:
+            for rep in range(self.reps):
+                self.wait_streams(0, 30)
+                heap0 = self.gc_heap(self.kit.pid)
+                rss0, drss0 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
+                client = subprocess.Popen([sys.executable, os.path.join(LIB, "idle_client.py"), str(self.p_idle), str(n)],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                          start_new_session=True)
+                try:
+                    first = json.loads(client.stdout.readline())
+                    counts = self.wait_streams(n, 120)
+                    time.sleep(2)
+                    rss1, drss1 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
+                    heap1 = self.gc_heap(self.kit.pid)
+                    client.stdin.write("check\n")
+                    checked = json.loads(client.stdout.readline())
+                    counts_after = (self.kit_streams(), self.target_conns())
+                    client.stdin.write("close\n")
+                    client.stdout.readline()
+                    client.wait(30)
+                finally:
+                    if client.poll() is None:
+                        os.killpg(client.pid, signal.SIGKILL)
+                        client.wait()
+                errors = (n - first["connected"]) + first["errors"] + checked["dead"] + (0 if counts == (n, n) else 1)
+                self.rec(f"idle.{n}.errors", errors)
+                self.rec(f"idle.{n}.open_s", first["seconds"])
+                self.rec(f"idle.{n}.heap_per_stream", (heap1 - heap0) / n)
+                self.rec(f"idle.{n}.rss_per_stream", (rss1 - rss0) / n)
+                self.rec(f"idle.{n}.driver_rss_per_stream", (drss1 - drss0) / n)
+                self.rec(f"idle.{n}.kit_rss", rss1)
+                self.rec(f"idle.{n}.kit_heap", heap1)
+                self.extra.setdefault("idle_detail", []).append(dict(
+                    n=n, rep=rep + 1, connected=first["connected"], connect_errors=first["errors"],
+                    sample_error=first.get("sample_error"), streams_seen=counts, alive=checked["alive"],
+                    dead=checked["dead"], streams_after_check=counts_after, heap0=heap0, heap1=heap1, rss0=rss0, rss1=rss1))
+                log(f"idle {n} rep {rep + 1}: connected {first['connected']} in {first['seconds']}s, "
+                    f"kit/target streams {counts}, alive {checked['alive']}, errors {errors}; "
+                    f"heap/stream {(heap1 - heap0) / n / 1024:.2f} KiB, RSS/stream {(rss1 - rss0) / n / 1024:.2f} KiB")
+                self.wait_streams(0, 60)
+
+    def phase_ttfb(self):
+        """Time from driver start (process launch) to the first 200 served through its EXPOSE port."""
+        for rep in range(self.args.ttfb_reps):
+            (port,) = free_ports(1)
+            d = Driver(self, f"driver-ttfb-{rep}", ["expose", f"127.0.0.1:{self.t_http}", "--port", str(port),
+                                                    "--kit", self.kit_url()])
+            t0 = d.started
+            ms = None
+            deadline = t0 + 30
+            req = b"GET /index.html HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                        s.sendall(req)
+                        head = s.recv(64)
+                        if head.startswith(b"HTTP/1.1 200"):
+                            ms = (time.monotonic() - t0) * 1000
+                            break
+                except OSError:
+                    pass
+                time.sleep(0.002)
+            bound = (d.bind_ok_at - t0) * 1000 if d.bind_ok_at else None
+            self.rec("ttfb.ms", ms)
+            self.rec("ttfb.bind_ok_ms", bound)
+            log(f"time to first byte {rep + 1}: {ms:.0f} ms (bind_ok after {bound:.0f} ms)")
+            self.drop(d)
+
+    def jfr_record(self, name, pids, fn):
+        prof = os.path.join(self.work, "profile")
+        os.makedirs(prof, exist_ok=True)
+        files = {}
+        for role, pid in pids.items():
+            f = os.path.join(prof, f"{name}-{role}.jfr")
+            r = run([JCMD, str(pid), "JFR.start", "name=bench", "settings=profile",
+                     "jdk.CPUTimeSample#enabled=true", "jdk.CPUTimeSample#throttle=2ms", f"filename={f}"], 60)
+            if r.returncode != 0:
+                raise RuntimeError("JFR.start: " + r.stdout + r.stderr)
+            files[role] = f
+        cs0 = {role: ctx_switches(pid) for role, pid in pids.items()}
+        out, cpu, wall = self.with_cpu(list(pids.values()), fn)
+        cs = {role: ctx_switches(pid) - cs0[role] for role, pid in pids.items()}
+        for role, pid in pids.items():
+            run([JCMD, str(pid), "JFR.stop", "name=bench"], 60)
+        return files, out, cpu, wall, cs
+
+    def phase_profile(self):
+        secs = self.args.profile_secs
+        log(f"JFR: iperf3 1 stream through PULL, {secs}s")
+        files, (gbps, nbytes), cpu, wall, cs = self.jfr_record(
+            "pull-iperf3", {"kit": self.kit.pid, "driver": self.dpull.pid}, lambda: self.iperf3(self.p_iperf, 1, secs=secs))
+        self.extra["profile_pull"] = dict(files=files, gbps=gbps, bytes=nbytes, cpu_s=cpu, wall_s=wall, ctx=cs,
+                                          frames=nbytes / 65536)
+        log(f"JFR: wrk -c50 through EXPOSE, {secs}s")
+        files, v, cpu, wall, cs = self.jfr_record(
+            "expose-wrk50", {"kit": self.kit.pid, "driver": self.dexpose.pid}, lambda: self.wrk(self.e_http, 50, secs=secs))
+        self.extra["profile_expose"] = dict(files=files, rps=v["rps"], requests=v["requests"], cpu_s=cpu, wall_s=wall,
+                                            ctx=cs, p99_us=v["p99_us"])
+
+    def analyse_profiles(self):
+        import jfr_cpu
+        out_dir = os.path.join(BENCH, "profile")
+        os.makedirs(out_dir, exist_ok=True)
+        for old in os.listdir(out_dir):
+            if old.endswith(".txt"):
+                os.remove(os.path.join(out_dir, old))
+        views = ["cpu-time-hot-methods", "hot-methods", "allocation-by-site", "allocation-by-class", "contention-by-site",
+                 "pinned-threads", "gc-pauses"]
+        summary = {}
+        for key in ("profile_pull", "profile_expose"):
+            p = self.extra.get(key)
+            if not p:
+                continue
+            for role, f in p["files"].items():
+                base = os.path.splitext(os.path.basename(f))[0]
+                texts = {}
+                for v in views:
+                    r = run([JFR, "view", "--width", "200", v, f], 300)
+                    texts[v] = r.stdout if r.returncode == 0 else (r.stdout + r.stderr)
+                cpu = jfr_cpu.summarise(f, 15)
+                alloc = jfr_cpu.allocated_bytes(f)
+                gc = jfr_cpu.gc_pauses(f)
+                summary[base] = dict(gc=gc, views={k: "\n".join(t.splitlines()[:40]) for k, t in texts.items()}, cpu=cpu, allocated=alloc, workload=key, role=role,
+                                     park_events=jfr_cpu.count_events(f, "jdk.ThreadPark"),
+                                     monitor_events=jfr_cpu.count_events(f, "jdk.JavaMonitorEnter"),
+                                     pinned_events=jfr_cpu.count_events(f, "jdk.VirtualThreadPinned"))
+                with open(os.path.join(out_dir, base + ".txt"), "w") as fh:
+                    fh.write(f"# {base}: JFR (settings=profile + jdk.CPUTimeSample every 2 ms of CPU) of the {role} during "
+                             f"{'iperf3 -P 1 through PULL' if key == 'profile_pull' else 'wrk -c50 through EXPOSE'}\n\n")
+                    fh.write("==== CPU (bench/lib/jfr_cpu.py) ====\n" + jfr_cpu.render(cpu) + "\n\n")
+                    fh.write(f"Java heap allocated during the recording (jdk.ThreadAllocationStatistics): {alloc} bytes\n")
+                    fh.write(f"GC (collections, total pause ms, longest pause ms): {gc}\n\n")
+                    for v in views:
+                        fh.write(f"==== jfr view {v} ====\n{texts[v]}\n")
+        self.extra["profile_views"] = summary
+
+    # --- main --------------------------------------------------------------------------------------------------
+
+    def machine(self):
+        def cmd(argv):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+                return (r.stdout + r.stderr).strip()
+            except OSError:
+                return "?"
+        mem_kib = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1))
+        cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read())
+        commit = cmd(["git", "-C", REPO, "rev-parse", "HEAD"])
+        dirty = cmd(["git", "-C", REPO, "status", "--porcelain", "--", "src", "pom.xml"])
+        return dict(
+            date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            nproc=os.cpu_count(), ram_gib=round(mem_kib / 1024 / 1024, 1), cpu=cpu.group(1) if cpu else "?",
+            kernel=platform.release(), jdk=cmd([JAVA, "-version"]).splitlines()[1] if cmd([JAVA, "-version"]) else "?",
+            commit=commit, branch=cmd(["git", "-C", REPO, "rev-parse", "--abbrev-ref", "HEAD"]),
+            src_dirty=bool(dirty), openssh=cmd(["ssh", "-V"]), nginx=cmd(["nginx", "-v"]).replace("nginx version: ", ""),
+            iperf3=cmd(["iperf3", "--version"]).splitlines()[0], wrk=cmd(["wrk", "--version"]).splitlines()[0].split(" [")[0],
+            python=platform.python_version(), ssh_cipher=SSH_CIPHER, kit_jvm=" ".join(KIT_JVM),
+            rss_variant=self.args.rss_variant, secs=self.secs, reps=self.reps, download_mib=self.args.download_mib,
+            nofile=subprocess.run(["sh", "-c", "ulimit -n"], capture_output=True, text=True).stdout.strip())
+
+    def wait_quiet(self):
+        """This machine may be shared: wait (bounded) until other processes use less than 0.3 cores."""
+        deadline = time.monotonic() + self.args.wait_quiet
+        while True:
+            c0, t0 = machine_task_cpu(), time.monotonic()
+            time.sleep(3)
+            busy = (machine_task_cpu() - c0) / (time.monotonic() - t0)
+            if busy < 0.3 or time.monotonic() > deadline:
+                self.extra["busy_before_start"] = round(busy, 2)
+                log(f"other processes use {busy:.2f} cores; starting")
+                return
+            log(f"other processes use {busy:.2f} cores; waiting for a quieter machine")
+
+    def main(self):
+        self.extra["machine"] = self.machine()
+        if self.args.wait_quiet > 0:
+            self.wait_quiet()
+        self.start_services()
+        log("services up: iperf3", self.t_iperf, "nginx", self.t_http, "idle", self.t_idle, "sshd", self.s_sshd)
+        phases = self.args.phases.split(",")
+        self.extra["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
+        if "rss" in phases:
+            self.phase("idle RSS")
+            self.phase_idle_rss()
+        self.phase("start")
+        self.start_main()
+        if {"bulk", "http", "profile"} & set(phases):
+            self.phase("warm-up")
+            self.phase_warmup()
+        if "ttfb" in phases:
+            self.phase("time to first byte")
+            self.phase_ttfb()
+        if "bulk" in phases:
+            self.phase("bulk")
+            self.phase_bulk()
+        if "http" in phases:
+            self.phase("http")
+            self.phase_http()
+        if "profile" in phases:
+            self.phase("profile")
+            self.phase_profile()
+        self.extra["kit_log_warnings"] = self.kit_warnings()
+        if "idle" in phases:
+            self.phase("idle streams")
+            self.restart_main()  # a fresh kit, so that RSS growth per stream is not hidden by memory a bulk run left
+            self.phase_idle_streams()
+            self.extra["kit_log_warnings"] += self.kit_warnings()
+        self.phase("end")
+        self.cleanup()
+        if "profile" in phases:
+            log("analysing JFR recordings")
+            self.analyse_profiles()
+        self.extra["elapsed_s"] = time.monotonic() - self.t_start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of every measurement (median reported)")
+    ap.add_argument("--secs", type=int, default=5, help="duration of each iperf3 and wrk run")
+    ap.add_argument("--idle", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000])
+    ap.add_argument("--ttfb-reps", type=int, default=5)
+    ap.add_argument("--profile-secs", type=int, default=15)
+    ap.add_argument("--warmup-secs", type=int, default=10, help="JIT warm-up of each tunnel path before measuring")
+    ap.add_argument("--download-mib", type=int, default=1024)
+    ap.add_argument("--rss-variant", default="-XX:+UseSerialGC -Xms8m -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -Xss512k",
+                    help="extra kit JVM flags measured for idle RSS as an informational variant ('' to skip)")
+    ap.add_argument("--wait-quiet", type=int, default=120,
+                    help="wait up to this many seconds for other processes to use < 0.3 cores before starting")
+    ap.add_argument("--phases", default="rss,ttfb,bulk,http,idle,profile")
+    ap.add_argument("--out", default=os.path.join(BENCH, "results.json"))
+    ap.add_argument("--render-only", action="store_true", help="re-render RESULTS.md from --out without measuring")
+    args = ap.parse_args()
+
+    sys.path.insert(0, LIB)
+    import report  # noqa: E402
+
+    if args.render_only:
+        with open(args.out) as f:
+            saved = json.load(f)
+        report.write(saved, os.path.join(BENCH, "RESULTS.md"))
+        return
+
+    b = Bench(args)
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, on_signal)
+    try:
+        b.main()
+    except BaseException:
+        log("failed; logs are in", b.work)
+        raise
+    finally:
+        b.cleanup()
+    saved = dict(data=b.data, extra=b.extra)
+    with open(args.out, "w") as f:
+        json.dump(saved, f, indent=1, default=str)
+    report.write(saved, os.path.join(BENCH, "RESULTS.md"))
+    log(f"done in {b.extra['elapsed_s']:.0f}s; wrote {os.path.join(BENCH, 'RESULTS.md')}; logs in {b.work}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench/run.sh — hoody-tunnel's whole benchmark suite in one command (see bench/README.md).
+#
+# Installs what is missing (apt-get), builds the jar if missing, raises the descriptor limit, then runs
+# bench/lib/bench.py, which starts every server, client, kit and driver itself on 127.0.0.1, stops them again, and
+# writes bench/RESULTS.md (+ bench/results.json, bench/profile/*.txt). About 10 minutes on a 2-core machine.
+# Extra arguments go to bench.py (e.g. --reps 5, --phases bulk,http, --render-only); --help lists them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+
+if [[ ! -x "$JAVA_HOME/bin/java" ]]; then
+  echo "bench: no JDK 25 at $JAVA_HOME (set JAVA_HOME)" >&2
+  exit 2
+fi
+
+# --- tools: install only what is missing ------------------------------------------------------------------------
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]; }
+for pair in iperf3:iperf3 wrk:wrk hey:hey sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client \
+            nginx:nginx-light curl:curl python3:python3 ss:iproute2; do
+  have "${pair%%:*}" || missing+=("${pair#*:}")
+done
+if ((${#missing[@]})); then
+  echo "bench: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- the jar -------------------------------------------------------------------------------------------------------
+if [[ ! -f target/quarkus-app/quarkus-run.jar ]]; then
+  echo "bench: building the jar" >&2
+  ./mvnw -B -q -o package -DskipTests || ./mvnw -B -q package -DskipTests
+fi
+
+# --- descriptors: 10,000 idle streams need ~10,000 per process (kit, driver, client, server) ----------------------
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if (( $(ulimit -n) < 12000 )); then
+  echo "bench: warning: ulimit -n is $(ulimit -n); the 10,000-stream run needs about 12,000" >&2
+fi
+
+# --- run; a signal stops bench.py, which stops everything it started ------------------------------------------------
+python3 bench/lib/bench.py "$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; exit 130' INT TERM HUP
+wait "$child"
