@@ -186,6 +186,18 @@ public class BindingTable {
         }
     }
 
+    /** Listeners whose socket is open but whose accept loop has stopped; 0 on a healthy kit. */
+    public int stoppedAcceptLoops() {
+        int n = 0;
+        for (Slot s : byPort.values()) {
+            PortListener l = s.listener;
+            if (l != null && !l.isAccepting()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public List<Binding> all() {
         List<Binding> all = new ArrayList<>();
         for (Slot s : byPort.values()) {

@@ -40,6 +40,11 @@ final class PortListener {
         return binding;
     }
 
+    /** False when the socket is still open but its accept loop has died: the port would hang visitors (liveness). */
+    boolean isAccepting() {
+        return server.isClosed() || acceptLoop == null || acceptLoop.isAlive();
+    }
+
     /** Hands the port to a new owner if {@code expected} still owns it; the socket stays open throughout. */
     synchronized boolean switchOwner(Binding expected, Binding next) {
         if (binding != expected) {

@@ -25,6 +25,7 @@ public class SessionSupervisor {
     private final KitContext kit;
     private final Vertx vertx;
     private long timer = -1;
+    private volatile long lastTickNanos = System.nanoTime();
 
     SessionSupervisor(KitContext kit, Vertx vertx) {
         this.kit = kit;
@@ -42,8 +43,14 @@ public class SessionSupervisor {
         }
     }
 
+    /** How long since the timers last ran: a large value means the event loop is wedged (liveness). */
+    public long nanosSinceTick() {
+        return System.nanoTime() - lastTickNanos;
+    }
+
     private void tick() {
         long now = System.nanoTime();
+        lastTickNanos = now;
         KitConfig c = kit.config;
         for (KitSession s : List.copyOf(kit.sessions.all())) {
             switch (s.state()) {

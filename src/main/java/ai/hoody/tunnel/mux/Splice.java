@@ -19,8 +19,8 @@ import java.nio.ByteBuffer;
  */
 public final class Splice {
 
-    /** Reads start small so that an idle stream holds little memory, and grow for bulk transfers. */
-    private static final int FIRST_READ_BYTES = 4096;
+    /** Reads start small so that an idle stream holds little memory, and grow (×4 per full read) for bulk transfers. */
+    private static final int FIRST_READ_BYTES = 1024;
 
     private Splice() {
     }

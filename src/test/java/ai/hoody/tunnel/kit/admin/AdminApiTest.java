@@ -267,6 +267,8 @@ class AdminApiTest {
         assertThat(live.getString("checks.find { it.name == 'tunnel-kit-live' }.status")).isEqualTo("UP");
         assertThat(live.getInt("checks.find { it.name == 'tunnel-kit-live' }.data.fdPermitsAvailable")).isPositive();
         assertThat(live.getInt("checks.find { it.name == 'tunnel-kit-live' }.data.sessions")).isPositive();
+        assertThat(live.getInt("checks.find { it.name == 'tunnel-kit-live' }.data.stoppedAcceptLoops")).isZero();
+        assertThat(live.getLong("checks.find { it.name == 'tunnel-kit-live' }.data.timersLastRanMsAgo")).isLessThan(5_000);
     }
 
     @Test
