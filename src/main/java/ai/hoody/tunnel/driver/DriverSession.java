@@ -177,7 +177,7 @@ public final class DriverSession {
                 events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
                         "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
                 byBindId.clear();
-                Outcome refused = bindAll(ok);
+                Outcome refused = bindAll();
                 if (refused != null) {
                     return refused;
                 }
@@ -196,56 +196,52 @@ public final class DriverSession {
         }
 
         /** @return null when every BIND was granted */
-        private Outcome bindAll(ControlMessage.HelloOk ok) throws InterruptedException {
+        private Outcome bindAll() throws InterruptedException {
             for (int i = 0; i < specs.size(); i++) {
-                BindSpec spec = specs.get(i);
-                String ref = Integer.toString(i + 1);
-                CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
-                bindAnswers.put(ref, answer);
-                transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
-                        spec.remotePort(), spec.remoteHost(), spec.takeover())));
                 ControlMessage reply;
                 try {
-                    reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    reply = bind(i);
                 } catch (ExecutionException | TimeoutException e) {
                     String why = e instanceof TimeoutException ? "no answer to BIND" : e.getCause().getMessage();
                     events.emit("error", "error: " + why, "message", why);
                     transport.abort();
                     return Outcome.LOST;
                 }
-                if (reply instanceof ControlMessage.BindErr err) {
-                    events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
-                            "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
+                if (reply instanceof ControlMessage.BindErr) {
                     leave(GoAwayCode.NORMAL);
                     return Outcome.BIND_REFUSED;
                 }
-                ControlMessage.BindOk bound = (ControlMessage.BindOk) reply;
-                events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
-                        "bindId", bound.bindId(), "sessionId", ok.sessionId(), "publicUrl", bound.publicUrl(),
-                        "target", spec.target(), "host", bound.host());
             }
             return null;
         }
 
+        /** A binding lost while we were away (BIND_REVOKED PARKED): ask for it again, keep running either way. */
         private void rebind(BindSpec spec) {
-            String ref = Integer.toString(specs.indexOf(spec) + 1);
+            try {
+                bind(specs.indexOf(spec));
+            } catch (ExecutionException | TimeoutException | InterruptedException e) {
+                events.log("re-binding " + spec.target() + " failed: " + e);
+            }
+        }
+
+        /** Sends the BIND of {@code specs[index]} (ref = index + 1), waits for its answer and reports it. */
+        private ControlMessage bind(int index) throws ExecutionException, TimeoutException, InterruptedException {
+            BindSpec spec = specs.get(index);
+            String ref = Integer.toString(index + 1);
             CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
             bindAnswers.put(ref, answer);
             transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
                     spec.remotePort(), spec.remoteHost(), spec.takeover())));
-            try {
-                ControlMessage reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                if (reply instanceof ControlMessage.BindOk bound) {
-                    events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
-                            "bindId", bound.bindId(), "sessionId", sessionId, "publicUrl", bound.publicUrl(),
-                            "target", spec.target(), "host", bound.host());
-                } else if (reply instanceof ControlMessage.BindErr err) {
-                    events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
-                            "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
-                }
-            } catch (ExecutionException | TimeoutException | InterruptedException e) {
-                events.log("re-binding " + spec.target() + " failed: " + e);
+            ControlMessage reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            if (reply instanceof ControlMessage.BindErr err) {
+                events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
+                        "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
+            } else if (reply instanceof ControlMessage.BindOk bound) {
+                events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
+                        "bindId", bound.bindId(), "sessionId", sessionId, "publicUrl", bound.publicUrl(),
+                        "target", spec.target(), "host", bound.host());
             }
+            return reply;
         }
 
         /** PINGs every interval; drops the socket when the kit has been silent for {@link #SILENT_INTERVALS}. */

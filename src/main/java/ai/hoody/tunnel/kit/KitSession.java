@@ -359,10 +359,7 @@ public final class KitSession {
     }
 
     private void finishEnding(GoAwayCode code, Duration grace, boolean orphan) {
-        for (Binding b : List.copyOf(bindings.values())) {
-            bindings.remove(b.bindId());
-            kit.bindings.release(b);
-        }
+        releaseBindings();
         if (!orphan) {
             if (code != null) {
                 kit.metrics.goAway("kit", code);
@@ -392,14 +389,19 @@ public final class KitSession {
             return;
         }
         state = State.ENDED;
-        for (Binding b : List.copyOf(bindings.values())) {
-            bindings.remove(b.bindId());
-            kit.bindings.release(b);
-        }
+        releaseBindings();
         mux.terminate("session ended");
         control.shutdownNow();
         kit.sessions.remove(this);
         LOG.infof("session %s ended", id);
+    }
+
+    /** Closes every listener of this session and frees its ports (no BIND_REVOKED: the session is ending). */
+    private void releaseBindings() {
+        for (Binding b : List.copyOf(bindings.values())) {
+            bindings.remove(b.bindId());
+            kit.bindings.release(b);
+        }
     }
 
     // --- what the supervisor reads ---
