@@ -48,7 +48,11 @@ public class BindingTable {
         this.fds = fds;
     }
 
-    /** Grants or refuses a BIND for {@code session}; runs on the session's control thread. */
+    /**
+     * Grants or refuses a BIND for {@code session}; runs on the session's control thread. A BIND_OK is sent from here,
+     * at the moment the binding goes live (so that it precedes every OPEN for it) and returned for the record; a
+     * BIND_ERR is only returned, for the caller to send.
+     */
     ControlMessage bind(KitSession session, Bind req, KitContext kit) {
         BindMode mode = BindMode.of(req.kind(), req.mode());
         if (mode == null) {
@@ -129,15 +133,17 @@ public class BindingTable {
                 : null;
         Binding binding = new Binding(nextBindId.getAndIncrement(), mode, actual,
                 host == null ? null : hostName(mode, req.host()), session, publicUrl, Instant.now());
-        PortListener listener = new PortListener(server, kit);
-        listener.start(binding);
+        PortListener listener = new PortListener(server, binding, kit);
         slot.listener = listener;
         if (!session.added(binding)) { // the session ended while this BIND ran: do not leak the listener
             release(binding);
             return err(req, BindErrorCode.INTERNAL, "the session is ending");
         }
         LOG.infof("session %s: %s binding %d on port %d", session.id(), mode.mode, binding.bindId(), actual);
-        return new BindOk(req.ref(), binding.bindId(), mode.kind, mode.mode, actual, binding.host(), publicUrl);
+        BindOk ok = new BindOk(req.ref(), binding.bindId(), mode.kind, mode.mode, actual, binding.host(), publicUrl);
+        session.send(ok); // before the first accept: the driver must know the bindId before its first OPEN
+        listener.start();
+        return ok;
     }
 
     /**
@@ -151,19 +157,27 @@ public class BindingTable {
         }
         Binding taken = new Binding(nextBindId.getAndIncrement(), BindMode.EXPOSE, old.port(), old.host(), session,
                 old.publicUrl(), Instant.now());
-        if (!listener.switchOwner(old, taken)) {
-            return err(req, BindErrorCode.ALREADY_BOUND, "port " + req.port() + " changed hands during the takeover; try again");
-        }
-        if (!session.added(taken)) {
-            listener.switchOwner(taken, old);
-            return err(req, BindErrorCode.INTERNAL, "the session is ending");
+        BindOk ok = new BindOk(req.ref(), taken.bindId(), BindMode.EXPOSE.kind, BindMode.EXPOSE.mode, taken.port(),
+                taken.host(), taken.publicUrl());
+        boolean[] ending = {false};
+        boolean handed = listener.handOver(old, taken, () -> {
+            if (!session.added(taken)) {
+                ending[0] = true;
+                return false;
+            }
+            session.send(ok); // before any visitor is routed to the new binding
+            return true;
+        });
+        if (!handed) {
+            return ending[0]
+                    ? err(req, BindErrorCode.INTERNAL, "the session is ending")
+                    : err(req, BindErrorCode.ALREADY_BOUND, "port " + req.port() + " changed hands during the takeover; try again");
         }
         old.session().revokedByTakeover(old);
         kit.metrics.takeover();
         LOG.infof("session %s took port %d over from session %s (binding %d -> %d)", session.id(), old.port(),
                 old.session().id(), old.bindId(), taken.bindId());
-        return new BindOk(req.ref(), taken.bindId(), BindMode.EXPOSE.kind, BindMode.EXPOSE.mode, taken.port(), taken.host(),
-                taken.publicUrl());
+        return ok;
     }
 
     /** Closes the binding's listener and frees its port. Idempotent. */

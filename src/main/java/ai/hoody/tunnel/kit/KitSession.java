@@ -145,8 +145,9 @@ public final class KitSession {
         if (answer instanceof ControlMessage.BindErr err) {
             kit.metrics.bindError(err.code());
             LOG.infof("session %s: BIND %s/%s port %d refused: %s %s", id, req.kind(), req.mode(), req.port(), err.code(), err.message());
-        }
-        send(answer);
+            send(answer);
+        } // a BIND_OK was sent by the table as the binding went live
+
     }
 
     private void unbind(int bindId) {
@@ -187,8 +188,8 @@ public final class KitSession {
         }
         Multiplexer m = mux;
         for (MuxStream s : List.copyOf(m.streams())) {
-            if (s.bindId() == binding.bindId() && !s.isOpened()) {
-                s.reset(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
+            if (s.bindId() == binding.bindId()) {
+                s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
             }
         }
         long drain = kit.config.takeoverDrain().toMillis();
@@ -245,6 +246,11 @@ public final class KitSession {
             MuxStream s = mux.open(binding.bindId(), origin);
             connectionsGranted.incrementAndGet();
             kit.metrics.streamOpened();
+            // Checked after the stream is registered: a takeover that removed the binding before this line is seen
+            // here, one after it finds the stream in revokedByTakeover(); either way the visitor is handed over.
+            if (bindings.get(binding.bindId()) != binding) {
+                s.resetIfNotOpened(ResetCode.BIND_GONE, "binding " + binding.bindId() + " is no longer this session's");
+            }
             return s;
         } catch (StreamResetException e) {
             streamPermits.release();

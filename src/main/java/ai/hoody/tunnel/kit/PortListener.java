@@ -22,8 +22,9 @@ final class PortListener {
     private volatile Binding binding;
     private Thread acceptLoop;
 
-    PortListener(ServerSocket server, KitContext kit) {
+    PortListener(ServerSocket server, Binding owner, KitContext kit) {
         this.server = server;
+        this.binding = owner;
         this.kit = kit;
     }
 
@@ -31,8 +32,8 @@ final class PortListener {
         return server.getLocalPort();
     }
 
-    void start(Binding owner) {
-        this.binding = owner;
+    /** Starts accepting; until then visitors wait in the listen backlog. Call once BIND_OK is on its way. */
+    void start() {
         acceptLoop = Thread.ofVirtual().name("accept-" + port()).start(this::acceptLoop);
     }
 
@@ -45,9 +46,16 @@ final class PortListener {
         return server.isClosed() || acceptLoop == null || acceptLoop.isAlive();
     }
 
-    /** Hands the port to a new owner if {@code expected} still owns it; the socket stays open throughout. */
-    synchronized boolean switchOwner(Binding expected, Binding next) {
-        if (binding != expected) {
+    /**
+     * Hands the port to {@code next} if {@code expected} still owns it; the socket stays open throughout.
+     * {@code admit} runs first, inside the hand-over (one at a time per port): it records the binding and queues its
+     * BIND_OK, and returns false to call the hand-over off. Visitors see the new owner only after that, so the new
+     * owner's BIND_OK precedes every OPEN for it.
+     *
+     * @return false if {@code expected} no longer owns the port or {@code admit} refused
+     */
+    synchronized boolean handOver(Binding expected, Binding next, java.util.function.BooleanSupplier admit) {
+        if (binding != expected || !admit.getAsBoolean()) {
             return false;
         }
         binding = next;

@@ -76,8 +76,10 @@ final class VisitorConnection implements Runnable {
                 stream.reset(ResetCode.OPEN_TIMEOUT, e.getMessage());
                 throw new VisitorRefusedException(504, "the laptop did not answer within " + kit.config.openTimeout().toMillis() + " ms", null);
             } catch (StreamResetException e) {
+                // The port changed hands while this stream was being opened (whoever reset it: the old session at
+                // the takeover, or the old driver that no longer holds the binding): the new owner serves it.
                 Binding now = listener.binding();
-                if (e.code() == ResetCode.BIND_TAKEOVER && now != binding) {
+                if (now != binding) {
                     binding = now;
                     continue;
                 }

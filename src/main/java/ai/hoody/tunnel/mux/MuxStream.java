@@ -68,8 +68,12 @@ public final class MuxStream {
         long nanos = timeout.toNanos();
         lock.lock();
         try {
-            while (!opened) {
+            while (true) {
+                // Reset wins over OPEN_OK: a stream reset before its caller saw it opened never carries bytes.
                 throwIfReset();
+                if (opened) {
+                    return;
+                }
                 if (nanos <= 0) {
                     throw new TimeoutException("no OPEN_OK within " + timeout.toMillis() + " ms");
                 }
@@ -196,6 +200,27 @@ public final class MuxStream {
         }
     }
 
+    /**
+     * Resets the stream only if OPEN_OK has not arrived yet, atomically with respect to OPEN_OK: afterwards the
+     * stream is either opened (and will carry bytes) or reset (and never will), never opened-then-reset.
+     *
+     * @return true if this call reset it
+     */
+    public boolean resetIfNotOpened(ResetCode code, String reason) {
+        boolean marked;
+        lock.lock(); // held across the check and the mark (markReset re-enters it), so OPEN_OK cannot slip between
+        try {
+            marked = !opened && markReset(code, reason, false);
+        } finally {
+            lock.unlock();
+        }
+        if (marked) {
+            mux.send(FrameCodec.reset(id, code, reason));
+            mux.remove(this);
+        }
+        return marked;
+    }
+
     /** True once OPEN_OK was sent or received: the stream carries bytes. */
     public boolean isOpened() {
         lock.lock();
@@ -220,6 +245,9 @@ public final class MuxStream {
     void onOpenOk() {
         lock.lock();
         try {
+            if (resetCode != null) {
+                return; // reset while OPEN_OK was in flight: it stays reset
+            }
             opened = true;
             changed.signalAll();
         } finally {

@@ -120,46 +120,64 @@ class LifecycleTest {
     }
 
     @Test
-    void aTakeoverUnderSteadyTrafficLosesNoRequest() throws Exception {
+    void takeoversUnderSteadyTrafficLoseNoRequest() throws Exception {
         int exposed = Ports.free();
+        int visitorThreads = 4;
         try (LaptopHttpServer a = new LaptopHttpServer("A"); LaptopHttpServer b = new LaptopHttpServer("B");
+             LaptopHttpServer c = new LaptopHttpServer("C");
              TestDriver first = TestDriver.start(kit, expose(a.port(), exposed, false))) {
             first.await("bind_ok");
-            List<String> answers = new ArrayList<>();
-            List<String> failures = new ArrayList<>();
+            List<List<String>> answers = new ArrayList<>();
+            List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
             AtomicBoolean running = new AtomicBoolean(true);
-            Thread visitors = Thread.ofVirtual().start(() -> {
-                while (running.get()) {
-                    // A new connection each time, so every request meets the listener at a different moment.
-                    try (Socket s = new Socket("127.0.0.1", exposed)) {
-                        s.setSoTimeout(10_000);
-                        s.getOutputStream().write("GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                                .getBytes(StandardCharsets.US_ASCII));
-                        String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-                        String body = response.substring(response.indexOf("\r\n\r\n") + 4);
-                        synchronized (answers) {
-                            answers.add(response.startsWith("HTTP/1.1 200") ? body : response.lines().findFirst().orElse("empty"));
-                        }
-                    } catch (Exception e) {
-                        synchronized (failures) {
+            List<Thread> visitors = new ArrayList<>();
+            for (int t = 0; t < visitorThreads; t++) {
+                List<String> mine = new java.util.concurrent.CopyOnWriteArrayList<>();
+                answers.add(mine);
+                visitors.add(Thread.ofVirtual().start(() -> {
+                    while (running.get()) {
+                        // A new connection each time, so every request meets the listener at a different moment.
+                        try (Socket s = new Socket("127.0.0.1", exposed)) {
+                            s.setSoTimeout(10_000);
+                            s.getOutputStream().write("GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                            String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+                            mine.add(response.startsWith("HTTP/1.1 200") ? body : response.lines().findFirst().orElse("empty"));
+                            served.incrementAndGet();
+                        } catch (Exception e) {
                             failures.add(e.toString());
                         }
                     }
-                }
-            });
-            await().atMost(Duration.ofSeconds(10)).until(() -> answers.size() > 20);
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> served.get() > 40);
             try (TestDriver second = TestDriver.start(kit, expose(b.port(), exposed, true))) {
                 assertThat(second.await("bind_ok").path("port").asInt()).isEqualTo(exposed);
                 assertThat(first.await("bind_revoked").path("reason").asText()).isEqualTo("TAKEOVER");
-                int at = answers.size();
-                await().atMost(Duration.ofSeconds(10)).until(() -> answers.size() > at + 20);
-                running.set(false);
-                visitors.join();
+                int at = served.get();
+                await().atMost(Duration.ofSeconds(10)).until(() -> served.get() > at + 40);
+                // ...and straight back to a third owner while B's requests are in flight.
+                try (TestDriver third = TestDriver.start(kit, expose(c.port(), exposed, true))) {
+                    assertThat(third.await("bind_ok").path("port").asInt()).isEqualTo(exposed);
+                    assertThat(second.await("bind_revoked").path("reason").asText()).isEqualTo("TAKEOVER");
+                    int at2 = served.get();
+                    await().atMost(Duration.ofSeconds(10)).until(() -> served.get() > at2 + 40);
+                    running.set(false);
+                    for (Thread v : visitors) {
+                        v.join();
+                    }
+                }
             }
             assertThat(failures).isEmpty();
-            assertThat(answers).allMatch(x -> x.equals("A") || x.equals("B"));
-            assertThat(answers.getFirst()).isEqualTo("A");
-            assertThat(answers.getLast()).isEqualTo("B");
+            for (List<String> mine : answers) {
+                // Each visitor's requests are sequential, so each sees the owners in order: A..., B..., C...
+                assertThat(mine).allMatch(x -> x.equals("A") || x.equals("B") || x.equals("C"));
+                assertThat(mine).isSortedAccordingTo(String::compareTo);
+                assertThat(mine.getFirst()).isEqualTo("A");
+                assertThat(mine.getLast()).isEqualTo("C");
+            }
             given().get("/api/v1/tunnel/metrics").then().body(org.hamcrest.Matchers.containsString("hoody_tunnel_takeovers_total"));
         }
     }

@@ -460,6 +460,65 @@ class MultiplexerTest {
     }
 
     @Test
+    void resetIfNotOpenedResetsAPendingStreamAndALateOpenOkDoesNotRevive() throws Exception {
+        Recorder r = new Recorder();
+        Multiplexer m = new Multiplexer(r, WINDOW, null, MuxListener.NONE);
+        MuxStream s = m.open(5, "visitor");
+        assertThat(r.next()).isInstanceOf(Frame.Open.class);
+
+        assertThat(s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port taken over")).isTrue();
+        assertThat(r.next()).isEqualTo(new Frame.Reset(s.id(), ResetCode.BIND_TAKEOVER, "port taken over"));
+        feed(m, FrameCodec.openOk(s.id())); // crossed the RESET on the wire
+        assertThatThrownBy(() -> s.awaitOpened(OPEN_WAIT)).isInstanceOf(StreamResetException.class)
+                .extracting(e -> ((StreamResetException) e).code()).isEqualTo(ResetCode.BIND_TAKEOVER);
+        assertThat(s.isOpened()).isFalse();
+        assertThat(m.activeStreams()).isZero();
+    }
+
+    @Test
+    void resetIfNotOpenedLeavesAnOpenedStreamAlone() throws Exception {
+        Recorder r = new Recorder();
+        Multiplexer m = new Multiplexer(r, WINDOW, null, MuxListener.NONE);
+        MuxStream s = m.open(5, "visitor");
+        r.next();
+        feed(m, FrameCodec.openOk(s.id()));
+
+        assertThat(s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port taken over")).isFalse();
+        s.awaitOpened(Duration.ZERO);
+        assertThat(s.isReset()).isFalse();
+        assertThat(r.sent).isEmpty();
+        s.write("still served".getBytes(StandardCharsets.US_ASCII), 0, 12);
+        assertThat(r.next()).isInstanceOf(Frame.Data.class);
+    }
+
+    @Test
+    void resetIfNotOpenedRacingOpenOkNeverYieldsAnOpenedThenResetStream() throws Exception {
+        // Whichever wins, awaitOpened() must agree with the outcome: returns <=> not reset by resetIfNotOpened().
+        for (int i = 0; i < 2_000; i++) {
+            Multiplexer m = new Multiplexer(new Recorder(), WINDOW, null, MuxListener.NONE);
+            MuxStream s = m.open(5, "visitor");
+            Thread okArrives = Thread.ofVirtual().start(() -> {
+                try {
+                    feed(m, FrameCodec.openOk(s.id()));
+                } catch (MalformedMessageException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            boolean resetWon = s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "race");
+            okArrives.join();
+            boolean opened;
+            try {
+                s.awaitOpened(Duration.ZERO);
+                opened = true;
+            } catch (StreamResetException e) {
+                opened = false;
+            }
+            assertThat(opened).as("round %d", i).isNotEqualTo(resetWon);
+            assertThat(s.isReset()).as("round %d", i).isEqualTo(resetWon);
+        }
+    }
+
+    @Test
     void openReceivedByTheKitIsMalformed() {
         assertThatThrownBy(() -> kit.receive(ByteBuffer.wrap(FrameCodec.open(2, 1, "driver-opened"))))
                 .isInstanceOf(MalformedMessageException.class)
