@@ -171,11 +171,7 @@ public final class DriverSession {
             boolean resumed = ok.resumed() && ok.sessionId().equals(sessionId);
             sessionId = ok.sessionId();
             resumeToken = ok.resumeToken();
-            if (resumed) {
-                events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
-            } else {
-                events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
-                        "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
+            if (!resumed) {
                 byBindId.clear();
                 Outcome refused = bindAll();
                 if (refused != null) {
@@ -298,6 +294,14 @@ public final class DriverSession {
             switch (m) {
                 case ControlMessage.HelloOk ok -> {
                     mux = new Multiplexer(transport, ok.streamWindow(), this::onOpen, MuxListener.NONE);
+                    // Told here, on the reader, so that it comes before what follows HELLO_OK on the wire
+                    // (the BIND_REVOKED of a resume): events are in the kit's order.
+                    if (ok.resumed() && ok.sessionId().equals(sessionId)) {
+                        events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
+                    } else {
+                        events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
+                                "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
+                    }
                     helloOk.complete(ok);
                 }
                 case ControlMessage.BindOk ok -> {
