@@ -19,14 +19,14 @@ APP_PREFIXES = ("ai.hoody.", "io.netty.", "io.vertx.", "io.quarkus.", "io.smallr
 
 # (activity, predicate on the list of "pkg.Class.method" frames, top first); the first match wins
 ACTIVITIES = [
-    ("WebSocket write syscall (kit: Netty; driver: JDK HttpClient)",
-     lambda fs: fs[0].startswith("sun.nio.ch.SocketDispatcher.write") and any(f.startswith(("io.netty.", "jdk.internal.net.http.")) for f in fs)),
-    ("WebSocket read syscall", lambda fs: fs[0].startswith("sun.nio.ch.SocketDispatcher.read") and any(f.startswith(("io.netty.", "jdk.internal.net.http.")) for f in fs)),
+    ("WebSocket write syscall (kit: Netty; driver: WebSocketTransport)",
+     lambda fs: fs[0].startswith("sun.nio.ch.") and "write" in fs[0].lower() and any(f.startswith(("io.netty.", "jdk.internal.net.http.", "ai.hoody.tunnel.driver.WebSocketTransport")) for f in fs)),
+    ("WebSocket read syscall", lambda fs: fs[0].startswith("sun.nio.ch.") and "read" in fs[0].lower() and any(f.startswith(("io.netty.", "jdk.internal.net.http.", "ai.hoody.tunnel.driver.WebSocketTransport")) for f in fs)),
     ("local TCP socket write (Splice stream->socket)", lambda fs: fs[0].startswith("sun.nio.ch.") and "write" in fs[0] and any("streamToSocket" in f for f in fs)),
     ("local TCP socket read (Splice socket->stream)", lambda fs: fs[0].startswith("sun.nio.ch.") and "read" in fs[0].lower() and any("socketToStream" in f for f in fs)),
     ("other socket I/O syscalls", lambda fs: fs[0].startswith("sun.nio.ch.SocketDispatcher") or fs[0].startswith("sun.nio.ch.NioSocketImpl")),
     ("epoll wait / wake-ups (event loops, poller, eventfd)", lambda fs: fs[0].startswith(("sun.nio.ch.EPoll", "sun.nio.ch.EventFD", "sun.nio.ch.Poller", "sun.nio.ch.EPollPoller", "sun.nio.ch.SelectorImpl", "sun.nio.ch.EPollSelectorImpl"))),
-    ("WebSocket masking (client frames)", lambda fs: any("websocket.Frame$Masker" in f or "MessageEncoder" in f and "mask" in f.lower() for f in fs[:3])),
+    ("WebSocket masking (client frames)", lambda fs: any("websocket.Frame$Masker" in f or "MessageEncoder" in f and "mask" in f.lower() or "WebSocketTransport.maskedFrame" in f for f in fs[:3])),
     ("byte copies and buffer allocation", lambda fs: fs[0].startswith(("java.nio.Bits.", "jdk.internal.misc.Unsafe.copy", "jdk.internal.misc.Unsafe.setMemory", "java.lang.System.arraycopy", "io.netty.channel.nio.AbstractNioChannel.newDirectBuffer", "io.netty.buffer.", "java.nio.DirectByteBuffer", "java.nio.HeapByteBuffer", "java.util.Arrays.copyOf", "jdk.internal.util.ArraysSupport"))),
     ("virtual-thread scheduling (ForkJoinPool, park/unpark, continuations)", lambda fs: fs[0].startswith(("java.util.concurrent.ForkJoin", "java.lang.VirtualThread", "jdk.internal.vm.Continuation", "java.util.concurrent.locks.", "jdk.internal.misc.Unsafe.park", "jdk.internal.misc.Unsafe.unpark", "java.util.concurrent.LinkedTransferQueue"))),
     ("CompletableFuture / Mutiny / Vert.x promise plumbing", lambda fs: fs[0].startswith(("java.util.concurrent.CompletableFuture", "io.smallrye.mutiny.", "io.vertx.core.impl.future.", "io.netty.util.concurrent.DefaultPromise"))),

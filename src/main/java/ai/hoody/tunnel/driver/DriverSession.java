@@ -44,6 +44,12 @@ public final class DriverSession {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final int DEFAULT_MAX_STREAMS = 16384;
+    /**
+     * What each stream lets the kit have in flight towards the laptop (PROTOCOL.md §5: granted with a WINDOW after
+     * OPEN_OK). Larger than the kit's 256 KiB default because it is the laptop's memory, not the container's, and a
+     * 1 MiB window carried ~15% more through PULL in bench/lib/ab.py; at most this much is buffered per stream.
+     */
+    static final int RECEIVE_WINDOW = 1 << 20;
     private static final long BACKOFF_BASE_MILLIS = 200;
     private static final long BACKOFF_CAP_MILLIS = 30_000;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
@@ -253,7 +259,11 @@ public final class DriverSession {
                         onClosed(1006, closeReason);
                         return;
                     }
-                    transport.sendControl(ControlCodec.encode(new ControlMessage.Ping(System.currentTimeMillis())));
+                    // Sent from another thread: a write blocks while the network is stalled, and noticing a stalled
+                    // network is this thread's job (aborting the socket also frees any writer blocked on it).
+                    String ping = ControlCodec.encode(new ControlMessage.Ping(System.currentTimeMillis()));
+                    WebSocketTransport t = transport;
+                    Thread.ofVirtual().name("driver-ping").start(() -> t.sendControl(ping));
                 }
             } catch (InterruptedException e) {
                 // the link is over
@@ -265,8 +275,11 @@ public final class DriverSession {
             if (t == null) {
                 return;
             }
-            t.sendControl(ControlCodec.encode(new ControlMessage.GoAway(code, "driver stopping")));
-            t.close(Protocol.CLOSE_NORMAL, "driver stopping");
+            String goAway = ControlCodec.encode(new ControlMessage.GoAway(code, "driver stopping"));
+            Thread.ofVirtual().name("driver-leave").start(() -> { // writes may block on a stalled network: bounded below
+                t.sendControl(goAway);
+                t.close(Protocol.CLOSE_NORMAL, "driver stopping");
+            });
             try {
                 if (!closed.await(2, TimeUnit.SECONDS)) {
                     t.abort();
@@ -293,7 +306,7 @@ public final class DriverSession {
             }
             switch (m) {
                 case ControlMessage.HelloOk ok -> {
-                    mux = new Multiplexer(transport, ok.streamWindow(), this::onOpen, MuxListener.NONE);
+                    mux = new Multiplexer(transport, ok.streamWindow(), Math.max(ok.streamWindow(), RECEIVE_WINDOW), this::onOpen, MuxListener.NONE);
                     // Told here, on the reader, so that it comes before what follows HELLO_OK on the wire
                     // (the BIND_REVOKED of a resume): events are in the kit's order.
                     if (ok.resumed() && ok.sessionId().equals(sessionId)) {

@@ -27,6 +27,7 @@ public final class Multiplexer {
 
     private final FrameTransport transport;
     private final int window;
+    private final int receiveWindow;
     private final OpenHandler openHandler;
     private final MuxListener listener;
     private final Map<Integer, MuxStream> streams = new ConcurrentHashMap<>();
@@ -39,11 +40,23 @@ public final class Multiplexer {
      * @param openHandler null on the kit, which refuses OPEN from the driver
      */
     public Multiplexer(FrameTransport transport, int window, OpenHandler openHandler, MuxListener listener) {
+        this(transport, window, window, openHandler, listener);
+    }
+
+    /**
+     * @param receiveWindow what each stream lets the peer have in flight towards us (≥ {@code window}); the part
+     *                      above {@code window} is granted with one WINDOW right after OPEN_OK (driver side)
+     */
+    public Multiplexer(FrameTransport transport, int window, int receiveWindow, OpenHandler openHandler, MuxListener listener) {
         if (window < FrameCodec.MAX_DATA_BYTES) {
             throw new IllegalArgumentException("stream window must be at least one DATA frame (" + FrameCodec.MAX_DATA_BYTES + ")");
         }
+        if (receiveWindow < window) {
+            throw new IllegalArgumentException("receive window " + receiveWindow + " is below the stream window " + window);
+        }
         this.transport = transport;
         this.window = window;
+        this.receiveWindow = receiveWindow;
         this.openHandler = openHandler;
         this.listener = listener;
     }
@@ -54,7 +67,7 @@ public final class Multiplexer {
             throw new StreamResetException(ResetCode.SESSION_CLOSING, "session is closed", false);
         }
         int id = nextStreamId.getAndAdd(2);
-        MuxStream stream = new MuxStream(this, id, bindId, window);
+        MuxStream stream = new MuxStream(this, id, bindId, window, receiveWindow);
         streams.put(id, stream);
         if (terminated && streams.remove(id, stream)) {
             // terminate() ran between the check above and the put and missed this stream. (Had it seen it, the
@@ -97,7 +110,7 @@ public final class Multiplexer {
         if (openHandler == null) {
             throw new MalformedMessageException("OPEN is sent by the kit only");
         }
-        MuxStream stream = new MuxStream(this, open.streamId(), open.bindId(), window);
+        MuxStream stream = new MuxStream(this, open.streamId(), open.bindId(), window, receiveWindow);
         if (streams.putIfAbsent(open.streamId(), stream) != null) {
             throw new MalformedMessageException("OPEN for stream " + open.streamId() + ", which is already open");
         }

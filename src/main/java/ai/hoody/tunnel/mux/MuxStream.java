@@ -26,6 +26,8 @@ public final class MuxStream {
     private final int id;
     private final int bindId;
     private final int window;
+    /** What we let the peer have in flight: {@link #window}, plus what {@link #accept} grants on top. */
+    private final int receiveWindow;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -44,11 +46,12 @@ public final class MuxStream {
     /** Bytes consumed by our reader and not yet returned to the peer as credit. */
     private int unacknowledged;
 
-    MuxStream(Multiplexer mux, int id, int bindId, int window) {
+    MuxStream(Multiplexer mux, int id, int bindId, int window, int receiveWindow) {
         this.mux = mux;
         this.id = id;
         this.bindId = bindId;
         this.window = window;
+        this.receiveWindow = receiveWindow;
         this.sendCredit = window;
         this.receiveAllowance = window;
     }
@@ -84,18 +87,26 @@ public final class MuxStream {
         }
     }
 
-    /** Driver side: the target is connected; tells the kit with OPEN_OK. */
+    /**
+     * Driver side: the target is connected; tells the kit with OPEN_OK, followed by a WINDOW for the part of the
+     * receive window above the stream window (PROTOCOL.md §5: a receiver may grant more than it must).
+     */
     public void accept() {
+        int extra = receiveWindow - window;
         lock.lock();
         try {
             if (resetCode != null) {
                 return;
             }
             opened = true;
+            receiveAllowance += extra;
         } finally {
             lock.unlock();
         }
         mux.send(FrameCodec.openOk(id));
+        if (extra > 0) {
+            mux.send(FrameCodec.window(id, extra));
+        }
     }
 
     // --- receiving ---
@@ -133,7 +144,7 @@ public final class MuxStream {
                 return; // the peer sends no more: credit would be wasted
             }
             unacknowledged += n;
-            if (unacknowledged < window / 2) {
+            if (unacknowledged < receiveWindow / 2) {
                 return;
             }
             increment = unacknowledged;

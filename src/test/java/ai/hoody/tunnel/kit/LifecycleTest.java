@@ -249,6 +249,39 @@ class LifecycleTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60) // a wedged driver hangs rather than fails: it would not even stop
+    void aPathThatStallsWhileTheDriverIsSendingIsStillDetected() throws Exception {
+        // Writes to the stalled socket block once the buffers on the way are full; the watchdog must not be one of them.
+        try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
+            int exposed = Ports.free();
+            try (TestDriver d = TestDriver.start(URI.create("http://127.0.0.1:" + relay.port()), expose(web.port(), exposed, false))) {
+                String session = d.await("bind_ok").path("sessionId").asText();
+                List<Socket> downloads = new ArrayList<>();
+                try {
+                    for (int i = 0; i < 128; i++) { // 128 streams x 256 KiB of credit: more than the socket buffers hold
+                        Socket s = new Socket("127.0.0.1", exposed);
+                        s.getOutputStream().write("GET /blob?size=100000000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        downloads.add(s);
+                    }
+                    Thread.sleep(300);
+                    relay.blackhole();
+                    long t0 = System.nanoTime();
+                    var gone = d.await("disconnected");
+                    assertThat(gone.path("reason").asText()).contains("nothing heard");
+                    assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(5_000);
+                } finally {
+                    for (Socket s : downloads) {
+                        s.close();
+                    }
+                }
+                relay.heal();
+                assertThat(d.await("resumed").path("sessionId").asText()).isEqualTo(session);
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(exposed, "/whoami").body().equals("web"));
+            }
+        }
+    }
+
+    @Test
     void aPathThatSwallowsFramesIsDetectedByTheDriverWhichReconnects() throws Exception {
         try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
             int exposed = Ports.free();

@@ -1114,6 +1114,41 @@ class MultiplexerTest {
     }
 
     @Test
+    void aLargerReceiveWindowIsGrantedRightAfterOpenOkAndHonoured() throws Exception {
+        Recorder r = new Recorder();
+        BlockingQueue<MuxStream> opened = new LinkedBlockingQueue<>();
+        Multiplexer m = new Multiplexer(r, WINDOW, 4 * WINDOW, (st, bindId, origin) -> opened.add(st), MuxListener.NONE);
+        feed(m, FrameCodec.open(1, 4, "scripted"));
+        MuxStream s = opened.poll(1, SECONDS);
+        s.accept();
+        assertThat(r.next()).isEqualTo(new Frame.OpenOk(1));
+        assertThat(r.next()).isEqualTo(new Frame.Window(1, 3 * WINDOW));
+
+        byte[] full = new byte[MAX_DATA_BYTES];
+        for (int i = 0; i < 4 * WINDOW / MAX_DATA_BYTES; i++) { // all of the larger window, nothing read yet
+            feed(m, FrameCodec.data(1, full, 0, MAX_DATA_BYTES));
+        }
+        assertThat(s.isReset()).isFalse();
+        // Credit goes back at half of the receive window, not of the stream window.
+        for (int i = 0; i < 2 * WINDOW / MAX_DATA_BYTES; i++) {
+            assertThat(s.read().remaining()).isEqualTo(MAX_DATA_BYTES);
+        }
+        s.consumed(2 * WINDOW - 1);
+        assertThat(r.sent).isEmpty();
+        s.consumed(1);
+        assertThat(r.next()).isEqualTo(new Frame.Window(1, 2 * WINDOW));
+
+        feed(m, FrameCodec.data(1, full, 0, MAX_DATA_BYTES)); // within the credit just returned
+        assertThat(s.isReset()).isFalse();
+    }
+
+    @Test
+    void aReceiveWindowBelowTheStreamWindowIsRefused() {
+        assertThatThrownBy(() -> new Multiplexer(new Recorder(), WINDOW, WINDOW - 1, null, MuxListener.NONE))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void windowSmallerThanOneDataFrameIsRefused() {
         assertThatThrownBy(() -> new Multiplexer(new Recorder(), MAX_DATA_BYTES - 1, null, MuxListener.NONE))
                 .isInstanceOf(IllegalArgumentException.class);
