@@ -78,8 +78,18 @@ final class WebSocketTransport implements FrameTransport {
         this.receiver = receiver;
     }
 
-    /** Connects, upgrades with subprotocol {@value Protocol#SUBPROTOCOL_V1} and starts the reader. */
+    /**
+     * Connects, upgrades with subprotocol {@value Protocol#SUBPROTOCOL_V1} and starts the reader. {@code wss} uses
+     * the JDK's default trust store ({@code -Djavax.net.ssl.trustStore=…} to trust a private CA); it is only loaded
+     * for {@code wss}, which keeps it off the start-up path of a {@code ws} driver.
+     */
     static WebSocketTransport connect(URI uri, Receiver receiver, Duration timeout) throws IOException, InterruptedException {
+        return connect(uri, receiver, timeout, null);
+    }
+
+    /** As {@link #connect(URI, Receiver, Duration)}, with the given TLS socket factory (null: the JDK's default). */
+    static WebSocketTransport connect(URI uri, Receiver receiver, Duration timeout, SSLSocketFactory tlsFactory)
+            throws IOException, InterruptedException {
         boolean tls = "wss".equalsIgnoreCase(uri.getScheme());
         String host = uri.getHost();
         int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -90,7 +100,7 @@ final class WebSocketTransport implements FrameTransport {
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(millis); // for the handshake only
             if (tls) {
-                socket = startTls(socket, host, port);
+                socket = startTls(tlsFactory != null ? tlsFactory : (SSLSocketFactory) SSLSocketFactory.getDefault(), socket, host, port);
             }
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             upgrade(uri, host, port, tls, socket.getOutputStream(), in);
@@ -114,12 +124,13 @@ final class WebSocketTransport implements FrameTransport {
         String why = e instanceof ConnectException ? "connection refused (is the kit running there?)"
                 : e instanceof UnknownHostException ? "unknown host"
                 : e instanceof SocketTimeoutException ? "no answer within " + millis + " ms"
+                : e instanceof javax.net.ssl.SSLException ? "TLS failed: " + e.getMessage()
                 : e.toString();
         return new IOException("cannot connect to the kit at " + uri + ": " + why, e);
     }
 
-    private static Socket startTls(Socket plain, String host, int port) throws IOException {
-        SSLSocket tls = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault()).createSocket(plain, host, port, true);
+    private static Socket startTls(SSLSocketFactory factory, Socket plain, String host, int port) throws IOException {
+        SSLSocket tls = (SSLSocket) factory.createSocket(plain, host, port, true);
         SSLParameters params = tls.getSSLParameters();
         params.setEndpointIdentificationAlgorithm("HTTPS"); // check the certificate names the kit's host (SNI: from host)
         params.setApplicationProtocols(new String[] {"http/1.1"});

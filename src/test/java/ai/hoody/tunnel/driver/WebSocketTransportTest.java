@@ -79,7 +79,10 @@ class WebSocketTransportTest {
 
     /** Accepts the client and answers its upgrade correctly (or with {@code answer} when given). */
     private Socket accept(String answer) throws IOException {
-        Socket s = server.accept();
+        return answerUpgrade(server.accept(), answer);
+    }
+
+    private static Socket answerUpgrade(Socket s, String answer) throws IOException {
         DataInputStream in = new DataInputStream(s.getInputStream());
         String head = readHead(in);
         assertThat(head).startsWith("GET " + Protocol.CONNECT_PATH + " HTTP/1.1\r\n")
@@ -277,6 +280,92 @@ class WebSocketTransportTest {
         String wrongKey = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Accept: xyz\r\nSec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1 + "\r\n\r\n";
         assertThatThrownBy(() -> connectWith(wrongKey, s)).isInstanceOf(IOException.class).hasMessageContaining("Sec-WebSocket-Accept");
+    }
+
+    // ---------------------------------------------------------------- wss
+
+    /** A self-signed certificate for {@code localhost} (no IP address in it), made with the JDK's keytool. */
+    private static java.security.KeyStore localhostCertificate() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("wss-test");
+        java.nio.file.Path store = dir.resolve("kit.p12");
+        Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "kit", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+                "-ext", "SAN=dns:localhost", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+                "-storepass", "secret", "-keypass", "secret").redirectErrorStream(true).start();
+        String out = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(keytool.waitFor()).as(out).isZero();
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = java.nio.file.Files.newInputStream(store)) {
+            ks.load(in, "secret".toCharArray());
+        }
+        return ks;
+    }
+
+    private record TlsServer(javax.net.ssl.SSLServerSocket socket, javax.net.ssl.SSLSocketFactory trustingClient) {
+    }
+
+    private static TlsServer tlsServer() throws Exception {
+        java.security.KeyStore ks = localhostCertificate();
+        var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "secret".toCharArray());
+        var serverContext = javax.net.ssl.SSLContext.getInstance("TLS");
+        serverContext.init(kmf.getKeyManagers(), null, null);
+        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        var clientContext = javax.net.ssl.SSLContext.getInstance("TLS");
+        clientContext.init(null, tmf.getTrustManagers(), null);
+        var socket = (javax.net.ssl.SSLServerSocket) serverContext.getServerSocketFactory()
+                .createServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        return new TlsServer(socket, clientContext.getSocketFactory());
+    }
+
+    @Test
+    void wssChecksTheCertificateAndCarriesMessages() throws Exception {
+        TlsServer tls = tlsServer();
+        try (var listening = tls.socket()) {
+            int port = listening.getLocalPort();
+            Socket[] s = new Socket[1];
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                try {
+                    s[0] = answerUpgrade(listening.accept(), null);
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            WebSocketTransport t = WebSocketTransport.connect(URI.create("wss://localhost:" + port + Protocol.CONNECT_PATH),
+                    receiver, TIMEOUT, tls.trustingClient());
+            acceptor.join();
+            assertThat(((javax.net.ssl.SSLSocket) s[0]).getSession().getProtocol()).startsWith("TLSv1.");
+            t.sendFrame(new byte[] {9, 8, 7});
+            assertThat(clientFrame(new DataInputStream(s[0].getInputStream())).payload()).containsExactly(9, 8, 7);
+            serverFrame(s[0].getOutputStream(), true, 0x1, "{\"type\":\"PONG\",\"ts\":5}".getBytes(StandardCharsets.UTF_8));
+            assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"type\":\"PONG\",\"ts\":5}");
+            t.abort();
+        }
+    }
+
+    @Test
+    void wssRefusesACertificateThatDoesNotNameTheHostOrIsNotTrusted() throws Exception {
+        TlsServer tls = tlsServer();
+        try (var listening = tls.socket()) {
+            int port = listening.getLocalPort();
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 2; i++) {
+                    try (Socket c = listening.accept()) {
+                        ((javax.net.ssl.SSLSocket) c).startHandshake();
+                    } catch (IOException expected) {
+                        // the client gives up during the handshake
+                    }
+                }
+            });
+            // The certificate names localhost, not 127.0.0.1:
+            assertThatThrownBy(() -> WebSocketTransport.connect(URI.create("wss://127.0.0.1:" + port + "/"), receiver, TIMEOUT,
+                    tls.trustingClient())).isInstanceOf(IOException.class).hasMessageContaining("TLS failed");
+            // A self-signed certificate is not in the JDK's trust store:
+            assertThatThrownBy(() -> WebSocketTransport.connect(URI.create("wss://localhost:" + port + "/"), receiver, TIMEOUT))
+                    .isInstanceOf(IOException.class).hasMessageContaining("TLS failed");
+            acceptor.join(5_000);
+        }
     }
 
     @Test
