@@ -4,9 +4,11 @@ import ai.hoody.tunnel.protocol.GoAwayCode;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.vertx.http.HttpsServerStart;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.ObservesAsync;
 import jakarta.interceptor.Interceptor;
 import org.jboss.logging.Logger;
 
@@ -35,6 +37,14 @@ public class KitLifecycle {
 
     void onStart(@Observes StartupEvent event) {
         started = Instant.now();
+    }
+
+    /**
+     * Only when TLS is configured does Quarkus listen on its HTTPS port, which then is no BIND's to take. (Quarkus
+     * fires this one asynchronously.)
+     */
+    void onHttpsStart(@ObservesAsync HttpsServerStart event) {
+        ReservedPorts.httpsStarted(event.options().getPort());
     }
 
     /** @return when the kit finished starting, empty while it is still starting */

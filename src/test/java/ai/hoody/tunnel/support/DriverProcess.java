@@ -21,10 +21,11 @@ public final class DriverProcess implements AutoCloseable {
     private final Process process;
     private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
 
-    private DriverProcess(List<String> args) throws Exception {
+    private DriverProcess(List<String> jvmOptions, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("ai.hoody.tunnel.cli.Main");
@@ -44,7 +45,20 @@ public final class DriverProcess implements AutoCloseable {
     }
 
     public static DriverProcess start(String... args) throws Exception {
-        return new DriverProcess(List.of(args));
+        return new DriverProcess(List.of(), List.of(args));
+    }
+
+    /** With JVM options, e.g. {@code -Djavax.net.ssl.trustStore=…}, as a user would put in JDK_JAVA_OPTIONS. */
+    public static DriverProcess startWithJvmOptions(List<String> jvmOptions, String... args) throws Exception {
+        return new DriverProcess(jvmOptions, List.of(args));
+    }
+
+    /** The exit status, waiting up to 30 s for the driver to end by itself. */
+    public int awaitExit() throws InterruptedException {
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("driver still running after 30 s");
+        }
+        return process.exitValue();
     }
 
     public JsonNode await(String name) throws InterruptedException {
