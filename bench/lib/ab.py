@@ -49,10 +49,14 @@ class AB(bench.Bench):
         (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 8))
         self.rec(f"{name}.p8", g)
         for _ in range(self.args.reps):
+            (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
+            self.rec(f"{name}.p1R", g)
+        for _ in range(self.args.reps):
             v = self.wrk(eport, 50)
             self.rec(f"{name}.c50", v["rps"])
             self.rec(f"{name}.c50.p99_ms", v["p99_us"] / 1000)
         bench.log(f"{name}: p1 {self.data[name + '.p1'][-self.args.reps:]} p8 {self.data[name + '.p8'][-1]:.2f} "
+                  f"p1R {[round(x, 2) for x in self.data[name + '.p1R'][-self.args.reps:]]} "
                   f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]}")
         for p in (dp, de, kit):
             self.drop(p)
@@ -76,10 +80,10 @@ def main():
                 b.run_variant(name, os.path.abspath(jar), kf, df)
     finally:
         b.cleanup()
-    print(f"{'variant':12s} {'p1 Gbit/s':>10s} {'CPU-s/GB':>9s} {'p8 Gbit/s':>10s} {'c50 req/s':>10s} {'c50 p99 ms':>11s}")
+    print(f"{'variant':12s} {'p1 Gbit/s':>10s} {'CPU-s/GB':>9s} {'p8 Gbit/s':>10s} {'p1R Gbit/s':>11s} {'c50 req/s':>10s} {'c50 p99 ms':>11s}")
     for name, *_ in variants:
         m = lambda k: statistics.median(b.data.get(f"{name}.{k}", [0]))  # noqa: E731
-        print(f"{name:12s} {m('p1'):10.2f} {m('p1.cpu_per_gb'):9.2f} {m('p8'):10.2f} {m('c50'):10.0f} {m('c50.p99_ms'):11.2f}")
+        print(f"{name:12s} {m('p1'):10.2f} {m('p1.cpu_per_gb'):9.2f} {m('p8'):10.2f} {m('p1R'):11.2f} {m('c50'):10.0f} {m('c50.p99_ms'):11.2f}")
 
 
 if __name__ == "__main__":
