@@ -462,9 +462,8 @@ class MultiplexerTest {
     @Test
     void resetIfNotOpenedResetsAPendingStreamAndALateOpenOkDoesNotRevive() throws Exception {
         Recorder r = new Recorder();
-        Multiplexer m = new Multiplexer(r, WINDOW, null, MuxListener.NONE);
-        MuxStream s = m.open(5, "visitor");
-        assertThat(r.next()).isInstanceOf(Frame.Open.class);
+        MuxStream s = scriptedKitStream(r);
+        Multiplexer m = scriptedKit;
 
         assertThat(s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port taken over")).isTrue();
         assertThat(r.next()).isEqualTo(new Frame.Reset(s.id(), ResetCode.BIND_TAKEOVER, "port taken over"));
@@ -478,10 +477,8 @@ class MultiplexerTest {
     @Test
     void resetIfNotOpenedLeavesAnOpenedStreamAlone() throws Exception {
         Recorder r = new Recorder();
-        Multiplexer m = new Multiplexer(r, WINDOW, null, MuxListener.NONE);
-        MuxStream s = m.open(5, "visitor");
-        r.next();
-        feed(m, FrameCodec.openOk(s.id()));
+        MuxStream s = scriptedKitStream(r);
+        feed(scriptedKit, FrameCodec.openOk(s.id()));
 
         assertThat(s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port taken over")).isFalse();
         s.awaitOpened(Duration.ZERO);
@@ -1095,6 +1092,17 @@ class MultiplexerTest {
 
     private static void feed(Multiplexer m, byte[] frame) throws MalformedMessageException {
         m.receive(ByteBuffer.wrap(frame));
+    }
+
+    /** The multiplexer of the last {@link #scriptedKitStream}. */
+    private Multiplexer scriptedKit;
+
+    /** A kit multiplexer on a recorder with one stream opened (its OPEN already taken off the recorder). */
+    private MuxStream scriptedKitStream(Recorder r) throws Exception {
+        scriptedKit = new Multiplexer(r, WINDOW, null, MuxListener.NONE);
+        MuxStream s = scriptedKit.open(5, "visitor");
+        assertThat(r.next()).isInstanceOf(Frame.Open.class);
+        return s;
     }
 
     /** The multiplexer of the last {@link #scriptedDriverStream}. */
