@@ -46,12 +46,13 @@ PIDS+=($!)
 wait_for 30 curl -sf "http://127.0.0.1:$KIT_PORT/q/health/ready"
 KIT="http://127.0.0.1:$KIT_PORT"
 
-start_driver() { # start_driver NAME ARGS... ; waits for bind_ok and prints the bound port
+# Not called as $(start_driver …): in a subshell the driver's PID would not reach PIDS and the driver would outlive us.
+start_driver() { # start_driver NAME ARGS... ; waits for bind_ok and sets BOUND_PORT
   local name=$1; shift
   "$JAVA" -jar "$JAR" "$@" --kit "$KIT" --json >"$WORK/$name.log" 2>"$WORK/$name.err" &
   PIDS+=($!)
   wait_for 20 grep -q '"event":"bind_ok"' "$WORK/$name.log" || { cat "$WORK/$name.log" "$WORK/$name.err" >&2; return 1; }
-  grep '"event":"bind_ok"' "$WORK/$name.log" | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])'
+  BOUND_PORT=$(grep '"event":"bind_ok"' "$WORK/$name.log" | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')
 }
 
 # --- Redis ---
@@ -59,7 +60,8 @@ REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 redis-cli -p "$REDIS_PORT" PING
-PULLED_REDIS=$(start_driver redis-driver pull "$REDIS_PORT" --port 0)
+start_driver redis-driver pull "$REDIS_PORT" --port 0
+PULLED_REDIS=$BOUND_PORT
 [ "$(redis-cli -p "$PULLED_REDIS" PING)" = "PONG" ] || fail "redis PING through the pull port"
 redis-cli -p "$PULLED_REDIS" SET hoody:greeting "hello through the tunnel" >/dev/null
 [ "$(redis-cli -p "$REDIS_PORT" GET hoody:greeting)" = "hello through the tunnel" ] || fail "redis SET did not reach the laptop's server"
@@ -76,7 +78,8 @@ PG_PORT=$(free_port)
 mkdir -p "$WORK/pg" "$WORK/pg-run" && chown postgres "$WORK/pg" "$WORK/pg-run"
 su postgres -s /bin/sh -c "$PGBIN/initdb -D $WORK/pg --auth=trust -U postgres" >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log"; fail "initdb"; }
 su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $WORK/pg -o '-p $PG_PORT -k $WORK/pg-run -c listen_addresses=127.0.0.1' -l $WORK/pg-run/pg.log -w start" >/dev/null
-PULLED_PG=$(start_driver pg-driver pull "127.0.0.1:$PG_PORT" --port 0)
+start_driver pg-driver pull "127.0.0.1:$PG_PORT" --port 0
+PULLED_PG=$BOUND_PORT
 ANSWER=$(psql -h 127.0.0.1 -p "$PULLED_PG" -U postgres -Atc "select 6 * 7")
 [ "$ANSWER" = "42" ] || fail "psql through the pull port answered '$ANSWER'"
 psql -h 127.0.0.1 -p "$PULLED_PG" -U postgres -q -c "create table t(id int, v text); insert into t select g, md5(g::text) from generate_series(1, 100000) g" \
