@@ -3,6 +3,7 @@ package ai.hoody.tunnel.driver;
 import ai.hoody.tunnel.mux.FrameTransport;
 import ai.hoody.tunnel.protocol.Protocol;
 
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -26,6 +27,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -124,7 +126,7 @@ final class WebSocketTransport implements FrameTransport {
         String why = e instanceof ConnectException ? "connection refused (is the kit running there?)"
                 : e instanceof UnknownHostException ? "unknown host"
                 : e instanceof SocketTimeoutException ? "no answer within " + millis + " ms"
-                : e instanceof javax.net.ssl.SSLException ? "TLS failed: " + e.getMessage()
+                : e instanceof SSLException ? "TLS failed: " + e.getMessage()
                 : e.toString();
         return new IOException("cannot connect to the kit at " + uri + ": " + why, e);
     }
@@ -370,7 +372,7 @@ final class WebSocketTransport implements FrameTransport {
                     throw new ProtocolViolation("unknown opcode " + opcode);
                 }
                 if (message.length < total) {
-                    message = java.util.Arrays.copyOf(message, (int) Math.min(MAX_MESSAGE_BYTES, Math.max(total, 2L * message.length)));
+                    message = Arrays.copyOf(message, (int) Math.min(MAX_MESSAGE_BYTES, Math.max(total, 2L * message.length)));
                 }
                 in.readFully(message, messageLength, (int) length);
                 messageLength = (int) total;

@@ -7,15 +7,25 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
@@ -285,37 +295,37 @@ class WebSocketTransportTest {
     // ---------------------------------------------------------------- wss
 
     /** A self-signed certificate for {@code localhost} (no IP address in it), made with the JDK's keytool. */
-    private static java.security.KeyStore localhostCertificate() throws Exception {
-        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("wss-test");
-        java.nio.file.Path store = dir.resolve("kit.p12");
-        Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+    private static KeyStore localhostCertificate() throws Exception {
+        Path dir = Files.createTempDirectory("wss-test");
+        Path store = dir.resolve("kit.p12");
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                 "-genkeypair", "-alias", "kit", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
                 "-ext", "SAN=dns:localhost", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
                 "-storepass", "secret", "-keypass", "secret").redirectErrorStream(true).start();
         String out = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(keytool.waitFor()).as(out).isZero();
-        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-        try (var in = java.nio.file.Files.newInputStream(store)) {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(store)) {
             ks.load(in, "secret".toCharArray());
         }
         return ks;
     }
 
-    private record TlsServer(javax.net.ssl.SSLServerSocket socket, javax.net.ssl.SSLSocketFactory trustingClient) {
+    private record TlsServer(SSLServerSocket socket, SSLSocketFactory trustingClient) {
     }
 
     private static TlsServer tlsServer() throws Exception {
-        java.security.KeyStore ks = localhostCertificate();
-        var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        KeyStore ks = localhostCertificate();
+        var kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, "secret".toCharArray());
-        var serverContext = javax.net.ssl.SSLContext.getInstance("TLS");
+        var serverContext = SSLContext.getInstance("TLS");
         serverContext.init(kmf.getKeyManagers(), null, null);
-        var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        var tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ks);
-        var clientContext = javax.net.ssl.SSLContext.getInstance("TLS");
+        var clientContext = SSLContext.getInstance("TLS");
         clientContext.init(null, tmf.getTrustManagers(), null);
-        var socket = (javax.net.ssl.SSLServerSocket) serverContext.getServerSocketFactory()
-                .createServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        var socket = (SSLServerSocket) serverContext.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress());
         return new TlsServer(socket, clientContext.getSocketFactory());
     }
 
@@ -335,7 +345,7 @@ class WebSocketTransportTest {
             WebSocketTransport t = WebSocketTransport.connect(URI.create("wss://localhost:" + port + Protocol.CONNECT_PATH),
                     receiver, TIMEOUT, tls.trustingClient());
             acceptor.join();
-            assertThat(((javax.net.ssl.SSLSocket) s[0]).getSession().getProtocol()).startsWith("TLSv1.");
+            assertThat(((SSLSocket) s[0]).getSession().getProtocol()).startsWith("TLSv1.");
             t.sendFrame(new byte[] {9, 8, 7});
             assertThat(clientFrame(new DataInputStream(s[0].getInputStream())).payload()).containsExactly(9, 8, 7);
             serverFrame(s[0].getOutputStream(), true, 0x1, "{\"type\":\"PONG\",\"ts\":5}".getBytes(StandardCharsets.UTF_8));
@@ -352,7 +362,7 @@ class WebSocketTransportTest {
             Thread acceptor = Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 2; i++) {
                     try (Socket c = listening.accept()) {
-                        ((javax.net.ssl.SSLSocket) c).startHandshake();
+                        ((SSLSocket) c).startHandshake();
                     } catch (IOException expected) {
                         // the client gives up during the handshake
                     }

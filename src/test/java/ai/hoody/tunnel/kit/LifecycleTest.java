@@ -16,6 +16,7 @@ import ai.hoody.tunnel.support.TestDriver;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -28,8 +29,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -128,12 +131,12 @@ class LifecycleTest {
              TestDriver first = TestDriver.start(kit, expose(a.port(), exposed, false))) {
             first.await("bind_ok");
             List<List<String>> answers = new ArrayList<>();
-            List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-            java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+            List<String> failures = new CopyOnWriteArrayList<>();
+            AtomicInteger served = new AtomicInteger();
             AtomicBoolean running = new AtomicBoolean(true);
             List<Thread> visitors = new ArrayList<>();
             for (int t = 0; t < visitorThreads; t++) {
-                List<String> mine = new java.util.concurrent.CopyOnWriteArrayList<>();
+                List<String> mine = new CopyOnWriteArrayList<>();
                 answers.add(mine);
                 visitors.add(Thread.ofVirtual().start(() -> {
                     while (running.get()) {
@@ -249,7 +252,7 @@ class LifecycleTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(60) // a wedged driver hangs rather than fails: it would not even stop
+    @Timeout(60) // a wedged driver hangs rather than fails: it would not even stop
     void aPathThatStallsWhileTheDriverIsSendingIsStillDetected() throws Exception {
         // Writes to the stalled socket block once the buffers on the way are full; the watchdog must not be one of them.
         try (LaptopHttpServer web = new LaptopHttpServer("web"); CuttableRelay relay = new CuttableRelay(kit.getPort())) {
