@@ -183,8 +183,9 @@ public class BindingTable {
     /** Closes the binding's listener and frees its port. Idempotent. */
     void release(Binding binding) {
         Slot slot = byPort.get(binding.port());
-        if (slot != null && slot.listener != null && slot.listener.binding() == binding && byPort.remove(binding.port(), slot)) {
-            slot.listener.close();
+        PortListener listener = slot == null ? null : slot.listener;
+        if (listener != CLAIMED && listener.closeIfOwnedBy(binding)) {
+            byPort.remove(binding.port(), slot);
             LOG.infof("session %s: released %s binding %d on port %d", binding.session().id(), binding.mode().mode,
                     binding.bindId(), binding.port());
         }

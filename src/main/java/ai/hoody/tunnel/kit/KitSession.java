@@ -147,7 +147,6 @@ public final class KitSession {
             LOG.infof("session %s: BIND %s/%s port %d refused: %s %s", id, req.kind(), req.mode(), req.port(), err.code(), err.message());
             send(answer);
         } // a BIND_OK was sent by the table as the binding went live
-
     }
 
     private void unbind(int bindId) {

@@ -6,6 +6,7 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.function.BooleanSupplier;
 
 /**
  * The container-side socket of a binding. Threading: one virtual thread runs the accept loop; each accepted socket
@@ -54,7 +55,7 @@ final class PortListener {
      *
      * @return false if {@code expected} no longer owns the port or {@code admit} refused
      */
-    synchronized boolean handOver(Binding expected, Binding next, java.util.function.BooleanSupplier admit) {
+    synchronized boolean handOver(Binding expected, Binding next, BooleanSupplier admit) {
         if (binding != expected || !admit.getAsBoolean()) {
             return false;
         }
@@ -83,8 +84,23 @@ final class PortListener {
         }
     }
 
+    /**
+     * Closes the listener if {@code owner} still owns it and it is open. Under the same lock as {@link #handOver}, so
+     * that a session ending while one of its takeovers is being handed over either sees the port as its own (and
+     * closes it) or makes the hand-over fail; the port never ends up with a session that has ended.
+     *
+     * @return true if this call closed it
+     */
+    synchronized boolean closeIfOwnedBy(Binding owner) {
+        if (binding != owner || server.isClosed()) {
+            return false;
+        }
+        close();
+        return true;
+    }
+
     /** Stops accepting; streams already open are the session's to reset. Gives the listener's fd permit back. */
-    void close() {
+    synchronized void close() {
         if (!server.isClosed()) {
             Splice.closeQuietly(server);
             kit.fds.release();

@@ -206,9 +206,14 @@ public final class MuxStream {
     /** Aborts both directions and tells the peer. Idempotent; a finished stream is not reset. */
     public void reset(ResetCode code, String reason) {
         if (markReset(code, reason, false)) {
-            mux.send(FrameCodec.reset(id, code, reason));
-            mux.remove(this);
+            tellPeerReset(code, reason);
         }
+    }
+
+    /** After a local reset was marked: RESET to the peer, and the stream leaves its multiplexer. */
+    private void tellPeerReset(ResetCode code, String reason) {
+        mux.send(FrameCodec.reset(id, code, reason));
+        mux.remove(this);
     }
 
     /**
@@ -226,8 +231,7 @@ public final class MuxStream {
             lock.unlock();
         }
         if (marked) {
-            mux.send(FrameCodec.reset(id, code, reason));
-            mux.remove(this);
+            tellPeerReset(code, reason);
         }
         return marked;
     }
