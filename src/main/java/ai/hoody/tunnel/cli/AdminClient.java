@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.protocol.Version;
 import ai.hoody.tunnel.kit.admin.ErrorBody;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -34,7 +35,7 @@ final class AdminClient {
     private final URI kit;
     private final HttpClient http;
 
-    /** @param kit the base URL, as {@link KitUrl#parse} returns it */
+    /** @param kit the base URL, as {@link ai.hoody.tunnel.driver.KitUrl#base} returns it */
     AdminClient(URI kit) {
         this.kit = kit;
         // HTTP/1.1: the kit speaks it, and the JDK's h2c upgrade attempt would only add a round of negotiation.

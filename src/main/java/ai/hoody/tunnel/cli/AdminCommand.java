@@ -25,7 +25,7 @@ abstract class AdminCommand implements Callable<Integer> {
     CommandSpec spec;
 
     // Same flag, default and wording as the driver's (DriverOptions), so one HOODY_TUNNEL_KIT serves both.
-    @Option(names = "--kit", paramLabel = "URL", converter = KitUrl.Converter.class,
+    @Option(names = "--kit", paramLabel = "URL", converter = KitUrlConverter.class,
             defaultValue = "${env:HOODY_TUNNEL_KIT:-" + DriverOptions.DEFAULT_KIT + "}",
             description = "The kit's base URL (http, https, ws or wss); default $HOODY_TUNNEL_KIT or "
                     + DriverOptions.DEFAULT_KIT + ".")

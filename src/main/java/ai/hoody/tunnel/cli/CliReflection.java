@@ -32,7 +32,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
                 BindingsCommand.class,
                 BindingsListCommand.class,
                 MetricsCommand.class,
-                KitUrl.Converter.class,
+                KitUrlConverter.class,
         },
         classNames = "picocli.CommandLine$AutoHelpMixin")
 final class CliReflection {

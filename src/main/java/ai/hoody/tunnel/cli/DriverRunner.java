@@ -3,7 +3,7 @@ package ai.hoody.tunnel.cli;
 import ai.hoody.tunnel.driver.BindSpec;
 import ai.hoody.tunnel.driver.DriverEvents;
 import ai.hoody.tunnel.driver.DriverSession;
-import ai.hoody.tunnel.driver.KitAddress;
+import ai.hoody.tunnel.driver.KitUrl;
 import ai.hoody.tunnel.protocol.GoAwayCode;
 
 import java.net.URI;
@@ -19,9 +19,9 @@ final class DriverRunner {
         DriverEvents events = new DriverEvents(System.out, System.err, options.json);
         URI uri;
         try {
-            uri = KitAddress.connectUri(options.kit);
+            uri = KitUrl.parse(options.kit).connectUri();
         } catch (IllegalArgumentException e) {
-            events.log(e.getMessage());
+            events.log("--kit: " + e.getMessage());
             return 2;
         }
         DriverSession session = new DriverSession(uri, specs, events);

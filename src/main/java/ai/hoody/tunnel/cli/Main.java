@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.protocol.Version;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import picocli.CommandLine;

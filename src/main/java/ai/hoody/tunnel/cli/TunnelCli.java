@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.protocol.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -1,15 +1,15 @@
 package ai.hoody.tunnel.driver;
 
-import ai.hoody.tunnel.cli.Version;
-import ai.hoody.tunnel.mux.Multiplexer;
+import ai.hoody.tunnel.mux.FrameWriter;
+import ai.hoody.tunnel.mux.MemoryBudget;
 import ai.hoody.tunnel.mux.MuxListener;
 import ai.hoody.tunnel.mux.MuxStream;
-import ai.hoody.tunnel.protocol.ControlCodec;
+import ai.hoody.tunnel.mux.TunnelConnection;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.GoAwayCode;
-import ai.hoody.tunnel.protocol.MalformedMessageException;
 import ai.hoody.tunnel.protocol.Protocol;
 import ai.hoody.tunnel.protocol.ResetCode;
+import ai.hoody.tunnel.protocol.Version;
 
 import java.io.IOException;
 import java.net.URI;
@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -28,12 +29,16 @@ import java.util.concurrent.TimeoutException;
 /**
  * The laptop end of a session, for as long as the user wants it: connects, says HELLO, asks for its bindings, serves
  * the kit's OPENs, and when the socket drops reconnects by itself (capped exponential backoff with jitter), resuming
- * the session when the kit still has it and re-binding when it does not.
+ * the session when the kit still has it. Policy only: the socket's mechanics — writer, streams, PING/PONG — are the
+ * {@link TunnelConnection}'s, the same class the kit uses.
  *
- * <p>Threading: {@link #run} blocks the calling thread for the session's life. Each socket is a {@link Link}; its
- * messages arrive on the transport's thread and are handed on without blocking; a watchdog virtual thread per link
- * sends PINGs and drops a link that has gone silent; each stream runs a {@link TargetConnection} on its own
- * virtual thread.
+ * <p>A binding counts as held only once its BIND_OK has arrived; every BIND not answered on a socket that dropped is
+ * sent again after the resume (the kit answers a repeated BIND with the binding it already granted).
+ *
+ * <p>Threading: {@link #run} blocks the calling thread for the session's life. Each socket is a {@link Link}, whose
+ * thread says HELLO and sends the BINDs; the socket's messages arrive on the client's reader thread and are handled
+ * without blocking; a watchdog virtual thread per link sends PINGs and drops a link that has gone silent; each stream
+ * runs a {@link TargetConnection} on its own virtual thread.
  */
 public final class DriverSession {
 
@@ -43,13 +48,24 @@ public final class DriverSession {
     public static final int EXIT_BIND_REFUSED = 3;
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-    private static final int DEFAULT_MAX_STREAMS = 16384;
+    /** Streams the driver serves at once, at most (HELLO.maxStreams); the kit's OPENs beyond it are reset. */
+    static final int MAX_STREAMS = 16384;
     /**
      * What each stream lets the kit have in flight towards the laptop (PROTOCOL.md §5: granted with a WINDOW after
      * OPEN_OK). Larger than the kit's 256 KiB default because it is the laptop's memory, not the container's, and a
-     * 1 MiB window carried ~15% more through PULL in bench/lib/ab.py; at most this much is buffered per stream.
+     * 1 MiB window carried ~15% more through PULL in bench/lib/ab.py.
      */
     static final int RECEIVE_WINDOW = 1 << 20;
+    /**
+     * The largest HELLO_OK.streamWindow this driver accepts: it is the credit the kit may use towards the laptop
+     * without asking, per stream. A kit announcing more is refused (close 1002), never trusted.
+     */
+    static final int MAX_ACCEPTED_WINDOW = 16 << 20;
+    /** PING at most this often and at least this rarely, whatever HELLO_OK.heartbeatIntervalMs says. */
+    static final long MIN_PING_MILLIS = 50;
+    static final long MAX_PING_MILLIS = 30_000;
+    /** When HELLO_OK.heartbeatIntervalMs is 0 (the kit does not PING). */
+    static final long DEFAULT_PING_MILLIS = 20_000;
     private static final long BACKOFF_BASE_MILLIS = 200;
     private static final long BACKOFF_CAP_MILLIS = 30_000;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
@@ -61,7 +77,11 @@ public final class DriverSession {
     private final URI kit;
     private final List<BindSpec> specs;
     private final DriverEvents events;
+    /** Per spec: the bindId its BIND_OK granted, or null while not held. */
+    private final Integer[] held;
     private final Map<Integer, BindSpec> byBindId = new ConcurrentHashMap<>();
+    /** Stream bytes the driver holds for laptop services that have not read them yet: half the heap. */
+    private final MemoryBudget memory = new MemoryBudget(Runtime.getRuntime().maxMemory() / 2);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopping;
     private volatile Link link;
@@ -72,6 +92,7 @@ public final class DriverSession {
         this.kit = kit;
         this.specs = List.copyOf(specs);
         this.events = events;
+        this.held = new Integer[this.specs.size()];
     }
 
     /** Runs until stopped, refused, killed by an operator, or unable to reach the kit the first time. */
@@ -120,6 +141,11 @@ public final class DriverSession {
         return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     }
 
+    /** How often the driver PINGs, from what HELLO_OK announced, within the driver's own bounds. */
+    static long pingMillis(long announced) {
+        return announced == 0 ? DEFAULT_PING_MILLIS : Math.clamp(announced, MIN_PING_MILLIS, MAX_PING_MILLIS);
+    }
+
     /** Leaves on purpose (Ctrl-C): GOAWAY, close, and wait briefly for the kit's close. */
     public void stop(GoAwayCode code) {
         stopping = true;
@@ -134,43 +160,91 @@ public final class DriverSession {
         return sessionId;
     }
 
-    /** Drops the current socket as if the network failed (tests, and the watchdog). */
-    void dropLink() {
-        Link l = link;
-        if (l != null && l.transport != null) {
-            l.transport.abort();
+    /** Bytes of stream data the driver holds now (tests). */
+    long bufferedBytes() {
+        return memory.used();
+    }
+
+    // --- what is held ---
+
+    private synchronized boolean isHeld(int index) {
+        return held[index] != null;
+    }
+
+    private synchronized void granted(int index, int bindId) {
+        held[index] = bindId;
+        byBindId.put(bindId, specs.get(index));
+    }
+
+    /** @return the spec's index, or -1 when no held binding has this id */
+    private synchronized int revoked(int bindId) {
+        byBindId.remove(bindId);
+        for (int i = 0; i < held.length; i++) {
+            if (held[i] != null && held[i] == bindId) {
+                held[i] = null;
+                return i;
+            }
         }
+        return -1;
+    }
+
+    /** A new session: nothing is held. */
+    private synchronized void forgetBindings() {
+        java.util.Arrays.fill(held, null);
+        byBindId.clear();
+    }
+
+    /** A BIND to send on a link; {@code fatal}: a refusal ends the driver (exit 3) rather than being reported only. */
+    private record BindRequest(int index, boolean fatal) {
     }
 
     /** One WebSocket to the kit, from connect to close. */
-    private final class Link implements WebSocketTransport.Receiver {
+    private final class Link implements TunnelConnection.Handler, WebSocketClient.Receiver {
+        private static final BindRequest CLOSED = new BindRequest(-1, false);
+
         private final CompletableFuture<ControlMessage.HelloOk> helloOk = new CompletableFuture<>();
         private final Map<String, CompletableFuture<ControlMessage>> bindAnswers = new ConcurrentHashMap<>();
+        private final LinkedBlockingQueue<BindRequest> toBind = new LinkedBlockingQueue<>();
         private final CountDownLatch closed = new CountDownLatch(1);
-        private volatile WebSocketTransport transport;
-        private volatile Multiplexer mux;
-        private volatile long lastHeardNanos = System.nanoTime();
+        private volatile TunnelConnection connection;
+        private volatile MemoryBudget.Account account;
         private volatile String closeReason = "";
         private volatile GoAwayCode goAway;
+        private volatile long pingMillis;
         private boolean sessionOpened;
 
         Outcome run() throws InterruptedException {
+            WebSocketClient socket;
             try {
-                transport = WebSocketTransport.connect(kit, this, CONNECT_TIMEOUT);
+                socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT);
             } catch (IOException e) {
                 events.emit("error", "error: " + e.getMessage(), "message", e.getMessage());
                 return Outcome.CONNECT_FAILED;
             }
+            account = memory.open(() -> {
+                TunnelConnection c = connection;
+                return c == null || c.mux() == null ? null : c.mux().streams();
+            });
+            try {
+                connection = TunnelConnection.driver("driver", socket, this, this::onOpen, account, MuxListener.NONE,
+                        FrameWriter.Limits.DEFAULT);
+                socket.start(this, connection.writer());
+                return serve();
+            } finally {
+                account.close();
+            }
+        }
+
+        private Outcome serve() throws InterruptedException {
             ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
-            transport.sendControl(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver",
-                    Version.VERSION, DEFAULT_MAX_STREAMS, resume)));
+            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume));
             ControlMessage.HelloOk ok;
             try {
                 ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException | TimeoutException e) {
                 String why = e instanceof TimeoutException ? "no HELLO_OK within " + CONNECT_TIMEOUT.toSeconds() + " s" : e.getCause().getMessage();
                 events.emit("error", "error: the kit did not open a session: " + why, "message", why);
-                transport.abort();
+                connection.abort(why);
                 return Outcome.CONNECT_FAILED;
             }
             sessionOpened = true;
@@ -178,17 +252,32 @@ public final class DriverSession {
             sessionId = ok.sessionId();
             resumeToken = ok.resumeToken();
             if (!resumed) {
-                byBindId.clear();
-                Outcome refused = bindAll();
-                if (refused != null) {
-                    return refused;
+                forgetBindings();
+            }
+            // Every binding not held — all of them for a new session; after a resume, those whose BIND_OK was lost
+            // with the old socket — is asked for again, in order.
+            for (int i = 0; i < specs.size(); i++) {
+                if (!isHeld(i)) {
+                    toBind.add(new BindRequest(i, true));
                 }
             }
-            Thread watchdog = Thread.ofVirtual().name("driver-heartbeat").start(() -> watch(ok.heartbeatIntervalMs()));
+            Thread watchdog = Thread.ofVirtual().name("driver-heartbeat").start(this::watch);
             try {
-                closed.await();
+                while (true) {
+                    BindRequest r = toBind.take();
+                    if (r == CLOSED) {
+                        break;
+                    }
+                    if (isHeld(r.index())) {
+                        continue;
+                    }
+                    Outcome refused = bind(r);
+                    if (refused != null) {
+                        return refused;
+                    }
+                }
             } finally {
-                watchdog.interrupt();
+                watchdog.interrupt(); // the watchdog never touches the socket itself: interrupting it is safe
             }
             if (stopping) {
                 return Outcome.STOPPED;
@@ -197,73 +286,61 @@ public final class DriverSession {
             return goAway == GoAwayCode.ADMIN_KILL ? Outcome.KILLED : Outcome.LOST;
         }
 
-        /** @return null when every BIND was granted */
-        private Outcome bindAll() throws InterruptedException {
-            for (int i = 0; i < specs.size(); i++) {
-                ControlMessage reply;
-                try {
-                    reply = bind(i);
-                } catch (ExecutionException | TimeoutException e) {
-                    String why = e instanceof TimeoutException ? "no answer to BIND" : e.getCause().getMessage();
-                    events.emit("error", "error: " + why, "message", why);
-                    transport.abort();
-                    return Outcome.LOST;
-                }
-                if (reply instanceof ControlMessage.BindErr) {
-                    leave(GoAwayCode.NORMAL);
-                    return Outcome.BIND_REFUSED;
-                }
-            }
-            return null;
-        }
-
-        /** A binding lost while we were away (BIND_REVOKED PARKED): ask for it again, keep running either way. */
-        private void rebind(BindSpec spec) {
-            try {
-                bind(specs.indexOf(spec));
-            } catch (ExecutionException | TimeoutException | InterruptedException e) {
-                events.log("re-binding " + spec.target() + " failed: " + e);
-            }
-        }
-
-        /** Sends the BIND of {@code specs[index]} (ref = index + 1), waits for its answer and reports it. */
-        private ControlMessage bind(int index) throws ExecutionException, TimeoutException, InterruptedException {
-            BindSpec spec = specs.get(index);
-            String ref = Integer.toString(index + 1);
+        /**
+         * Sends the BIND of {@code specs[index]} (ref = index + 1), waits for its answer and reports it.
+         *
+         * @return null to go on; BIND_REFUSED for a fatal refusal; LOST when no answer came (the link is dropped)
+         */
+        private Outcome bind(BindRequest request) throws InterruptedException {
+            BindSpec spec = specs.get(request.index());
+            String ref = Integer.toString(request.index() + 1);
             CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
             bindAnswers.put(ref, answer);
-            transport.sendControl(ControlCodec.encode(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode,
-                    spec.remotePort(), spec.remoteHost(), spec.takeover())));
-            ControlMessage reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            connection.send(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode, spec.remotePort(),
+                    spec.remoteHost(), spec.takeover()));
+            ControlMessage reply;
+            try {
+                reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                return null; // the socket closed: the loop ends with it
+            } catch (TimeoutException e) {
+                events.emit("error", "error: no answer to BIND within " + CONNECT_TIMEOUT.toSeconds() + " s",
+                        "message", "no answer to BIND");
+                connection.abort("no answer to BIND");
+                return null;
+            }
             if (reply instanceof ControlMessage.BindErr err) {
                 events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
                         "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
+                if (request.fatal()) {
+                    leave(GoAwayCode.NORMAL);
+                    return Outcome.BIND_REFUSED;
+                }
             } else if (reply instanceof ControlMessage.BindOk bound) {
                 events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
                         "bindId", bound.bindId(), "sessionId", sessionId, "publicUrl", bound.publicUrl(),
                         "target", spec.target(), "host", bound.host());
             }
-            return reply;
+            return null;
         }
 
-        /** PINGs every interval; drops the socket when the kit has been silent for {@link #SILENT_INTERVALS}. */
-        private void watch(long intervalMillis) {
-            long interval = Math.max(50, intervalMillis);
+        /**
+         * PINGs every interval; drops the socket when the kit has been silent for {@link #SILENT_INTERVALS}. PINGs
+         * only queue on the writer, so a stalled socket cannot stall this thread: noticing one is its job.
+         */
+        private void watch() {
+            long interval = pingMillis;
             long silentLimit = TimeUnit.MILLISECONDS.toNanos(interval * SILENT_INTERVALS);
             try {
                 while (true) {
                     Thread.sleep(interval);
-                    if (System.nanoTime() - lastHeardNanos > silentLimit) {
+                    TunnelConnection c = connection;
+                    if (c.nanosSinceHeard(System.nanoTime()) > silentLimit) {
                         closeReason = "nothing heard from the kit for " + interval * SILENT_INTERVALS + " ms";
-                        transport.abort();
-                        onClosed(1006, closeReason);
+                        c.abort(closeReason);
                         return;
                     }
-                    // Sent from another thread: a write blocks while the network is stalled, and noticing a stalled
-                    // network is this thread's job (aborting the socket also frees any writer blocked on it).
-                    String ping = ControlCodec.encode(new ControlMessage.Ping(System.currentTimeMillis()));
-                    WebSocketTransport t = transport;
-                    Thread.ofVirtual().name("driver-ping").start(() -> t.sendControl(ping));
+                    c.ping();
                 }
             } catch (InterruptedException e) {
                 // the link is over
@@ -271,71 +348,44 @@ public final class DriverSession {
         }
 
         void leave(GoAwayCode code) {
-            WebSocketTransport t = transport;
-            if (t == null) {
+            TunnelConnection c = connection;
+            if (c == null) {
                 return;
             }
-            String goAway = ControlCodec.encode(new ControlMessage.GoAway(code, "driver stopping"));
-            Thread.ofVirtual().name("driver-leave").start(() -> { // writes may block on a stalled network: bounded below
-                t.sendControl(goAway);
-                t.close(Protocol.CLOSE_NORMAL, "driver stopping");
-            });
+            c.send(new ControlMessage.GoAway(code, "driver stopping"));
+            c.close(Protocol.CLOSE_NORMAL, "driver stopping");
             try {
                 if (!closed.await(2, TimeUnit.SECONDS)) {
-                    t.abort();
-                    onClosed(1006, "driver stopping");
+                    c.abort("driver stopping");
                 }
             } catch (InterruptedException e) {
-                t.abort();
+                c.abort("driver stopping");
                 Thread.currentThread().interrupt();
             }
         }
 
-        // --- WebSocketTransport.Receiver ---
+        // --- TunnelConnection.Handler (on the reader) ---
 
         @Override
-        public void onControl(String text) {
-            lastHeardNanos = System.nanoTime();
-            ControlMessage m;
-            try {
-                m = ControlCodec.decode(text);
-            } catch (MalformedMessageException e) {
-                events.log("the kit sent a bad control message: " + e.getMessage());
-                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
-                return;
-            }
+        public void onControl(TunnelConnection from, ControlMessage m) {
             switch (m) {
-                case ControlMessage.HelloOk ok -> {
-                    mux = new Multiplexer(transport, ok.streamWindow(), Math.max(ok.streamWindow(), RECEIVE_WINDOW), this::onOpen, MuxListener.NONE);
-                    // Told here, on the reader, so that it comes before what follows HELLO_OK on the wire
-                    // (the BIND_REVOKED of a resume): events are in the kit's order.
-                    if (ok.resumed() && ok.sessionId().equals(sessionId)) {
-                        events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
-                    } else {
-                        events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
-                                "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
-                    }
-                    helloOk.complete(ok);
-                }
+                case ControlMessage.HelloOk ok -> helloOk(from, ok);
                 case ControlMessage.BindOk ok -> {
-                    // Registered here, not in bindAll(): an OPEN may follow the BIND_OK before bindAll() wakes up.
-                    BindSpec spec = specForRef(ok.ref());
-                    if (spec != null) {
-                        byBindId.put(ok.bindId(), spec);
+                    // Held from here, not from bind(): an OPEN may follow the BIND_OK before bind() wakes up.
+                    int index = indexOf(ok.ref());
+                    if (index >= 0) {
+                        granted(index, ok.bindId());
                     }
                     complete(ok.ref(), ok);
                 }
                 case ControlMessage.BindErr err -> complete(err.ref(), err);
-                case ControlMessage.Ping p -> transport.sendControl(ControlCodec.encode(new ControlMessage.Pong(p.ts())));
-                case ControlMessage.Pong ignored -> {
-                }
                 case ControlMessage.BindRevoked r -> {
-                    BindSpec spec = byBindId.remove(r.bindId());
+                    int index = revoked(r.bindId());
                     events.emit("bind_revoked", "binding " + r.bindId() + " revoked by the kit: " + r.reason(),
-                            "bindId", r.bindId(), "reason", r.reason(), "target", spec == null ? null : spec.target());
-                    if (spec != null && "PARKED".equals(r.reason())) {
+                            "bindId", r.bindId(), "reason", r.reason(), "target", index < 0 ? null : specs.get(index).target());
+                    if (index >= 0 && "PARKED".equals(r.reason())) {
                         // Dropped while we were away (a PULL port is freed at once): ask for it again.
-                        Thread.ofVirtual().name("driver-rebind").start(() -> rebind(spec));
+                        toBind.add(new BindRequest(index, false));
                     }
                 }
                 case ControlMessage.GoAway g -> {
@@ -348,9 +398,35 @@ public final class DriverSession {
                     }
                 }
                 default -> {
-                    // HELLO, BIND, UNBIND are never sent by a kit; unknown types are ignored by the protocol's rule
+                    // HELLO, BIND, UNBIND are never sent by a kit
                 }
             }
+        }
+
+        /** HELLO_OK: checked against the driver's own bounds, then streams are accepted from here on. */
+        private void helloOk(TunnelConnection from, ControlMessage.HelloOk ok) {
+            if (helloOk.isDone()) {
+                from.fail("HELLO_OK sent twice");
+                return;
+            }
+            if (ok.streamWindow() > MAX_ACCEPTED_WINDOW) {
+                String why = "HELLO_OK.streamWindow " + ok.streamWindow() + " is above the " + MAX_ACCEPTED_WINDOW
+                        + " bytes this driver accepts per stream";
+                from.fail(why);
+                helloOk.completeExceptionally(new IOException(why));
+                return;
+            }
+            pingMillis = pingMillis(ok.heartbeatIntervalMs());
+            from.establish(ok.streamWindow(), Math.max(ok.streamWindow(), RECEIVE_WINDOW), MAX_STREAMS);
+            // Told here, on the reader, so that it comes before what follows HELLO_OK on the wire
+            // (the BIND_REVOKED of a resume): events are in the kit's order.
+            if (ok.resumed() && ok.sessionId().equals(sessionId)) {
+                events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
+            } else {
+                events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
+                        "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
+            }
+            helloOk.complete(ok);
         }
 
         private void complete(String ref, ControlMessage answer) {
@@ -361,36 +437,19 @@ public final class DriverSession {
         }
 
         @Override
-        public void onFrame(ByteBuffer frame) {
-            lastHeardNanos = System.nanoTime();
-            Multiplexer m = mux;
-            if (m == null) {
-                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO_OK");
-                return;
-            }
-            try {
-                m.receive(frame);
-            } catch (MalformedMessageException e) {
-                events.log("protocol error from the kit: " + e.getMessage());
-                transport.close(Protocol.CLOSE_PROTOCOL_ERROR, e.getMessage());
-            }
+        public void onProtocolError(TunnelConnection from, String reason) {
+            events.log("protocol error from the kit: " + reason);
         }
 
         @Override
-        public void onClosed(int code, String reason) {
-            if (closed.getCount() == 0) {
-                return;
-            }
+        public void onClosed(TunnelConnection from, String reason) {
             if (closeReason.isEmpty()) {
-                closeReason = "closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason);
+                closeReason = reason;
             }
-            IOException gone = new IOException("the kit closed the socket: " + code + " " + reason);
+            IOException gone = new IOException("the kit closed the socket: " + reason);
             helloOk.completeExceptionally(gone);
             bindAnswers.values().forEach(f -> f.completeExceptionally(gone));
-            Multiplexer m = mux;
-            if (m != null) {
-                m.terminate("socket closed");
-            }
+            toBind.add(CLOSED);
             closed.countDown();
         }
 
@@ -402,14 +461,42 @@ public final class DriverSession {
             }
             Thread.ofVirtual().name("target-" + stream.id()).start(new TargetConnection(stream, spec, origin, events));
         }
+
+        // --- WebSocketClient.Receiver (on the reader) ---
+
+        @Override
+        public void onText(String text) {
+            connection.onText(text);
+        }
+
+        @Override
+        public void onBinary(ByteBuffer frame) {
+            connection.onBinary(frame);
+        }
+
+        @Override
+        public void onCloseFrame(int code) {
+            connection.close(code == 1005 ? Protocol.CLOSE_NORMAL : code, "");
+        }
+
+        @Override
+        public void onViolation(int code, String reason) {
+            events.log("the kit broke the WebSocket protocol: " + reason);
+            connection.close(code, reason);
+        }
+
+        @Override
+        public void onClosed(int code, String reason) {
+            connection.onSocketClosed("closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
+        }
     }
 
-    private BindSpec specForRef(String ref) {
+    private int indexOf(String ref) {
         try {
-            int i = Integer.parseInt(ref) - 1;
-            return i >= 0 && i < specs.size() ? specs.get(i) : null;
+            int i = ref == null ? -1 : Integer.parseInt(ref) - 1;
+            return i >= 0 && i < specs.size() ? i : -1;
         } catch (NumberFormatException e) {
-            return null;
+            return -1;
         }
     }
 

@@ -81,6 +81,10 @@ public class BindingTable {
         if (reserved.contains(port)) {
             return err(req, BindErrorCode.RESERVED_PORT, "port " + port + " is one of the kit's own ports " + reserved);
         }
+        ControlMessage again = repeated(session, req, mode, port);
+        if (again != null) {
+            return again;
+        }
         if (session.bindings().size() >= config.maxBindingsPerSession()) {
             return err(req, BindErrorCode.BIND_CAP_EXCEEDED, "this session already holds "
                     + config.maxBindingsPerSession() + " bindings, the most the kit allows per session");
@@ -144,6 +148,26 @@ public class BindingTable {
         session.send(ok); // before the first accept: the driver must know the bindId before its first OPEN
         listener.start();
         return ok;
+    }
+
+    /**
+     * A BIND the session already got (its BIND_OK may have been lost with a socket, PROTOCOL.md §3.4): the same port
+     * with the same kind, mode and host is answered with the existing binding's BIND_OK. A different BIND for a port
+     * the session holds is ALREADY_BOUND, found by the port check. Port 0 always asks for a new port.
+     */
+    private ControlMessage repeated(KitSession session, Bind req, BindMode mode, int port) {
+        Binding held = port == 0 ? null : session.bindingOn(port);
+        if (held == null || held.mode() != mode || !sameHost(held, req, mode)) {
+            return null;
+        }
+        BindOk ok = new BindOk(req.ref(), held.bindId(), mode.kind, mode.mode, held.port(), held.host(), held.publicUrl());
+        session.send(ok);
+        LOG.infof("session %s: BIND for port %d repeated: answered with binding %d", session.id(), held.port(), held.bindId());
+        return ok;
+    }
+
+    private boolean sameHost(Binding held, Bind req, BindMode mode) {
+        return mode == BindMode.EXPOSE || java.util.Objects.equals(held.host(), hostName(mode, req.host()));
     }
 
     /**

@@ -23,8 +23,8 @@ final class HttpAnswers {
 
     /**
      * Writes a complete response with {@code Connection: close}, then reads (and drops) what the visitor is still
-     * sending for a moment: closing with unread bytes would make the kernel send RST, and the visitor could lose
-     * the response.
+     * sending for a moment — at most {@value #DRAIN_BYTES} bytes or {@value #DRAIN_MILLIS} ms in all: closing with
+     * unread bytes would make the kernel send RST, and the visitor could lose the response.
      */
     static void send(Socket socket, int status, String reason, String message, Integer retryAfterSeconds) {
         String body = JSON.createObjectNode().put("error", reason).put("message", message) + "\n";
@@ -44,12 +44,22 @@ final class HttpAnswers {
             out.write(bodyBytes);
             out.flush();
             socket.shutdownOutput();
-            socket.setSoTimeout(DRAIN_MILLIS);
+            // One deadline for the whole drain, not one per read: a visitor trickling a byte now and then must not
+            // hold the socket (which the fd budget does not count here) any longer.
+            long deadline = System.nanoTime() + DRAIN_MILLIS * 1_000_000L;
             InputStream in = socket.getInputStream();
             byte[] sink = new byte[8192];
             long drained = 0;
-            int n;
-            while (drained < DRAIN_BYTES && (n = in.read(sink)) >= 0) {
+            while (drained < DRAIN_BYTES) {
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    break;
+                }
+                socket.setSoTimeout((int) left);
+                int n = in.read(sink);
+                if (n < 0) {
+                    break;
+                }
                 drained += n;
             }
         } catch (IOException e) {

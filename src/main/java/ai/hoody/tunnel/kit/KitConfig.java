@@ -80,6 +80,13 @@ public interface KitConfig {
     /** Descriptors the kit may open for listeners and accepted sockets; derived from the process limit when unset. */
     OptionalInt fdBudget();
 
+    /**
+     * Stream bytes all sessions together may hold for readers that have not taken them yet (both directions); unset
+     * means half the maximum heap. Pressure shrinks windows, refuses new streams to sessions over their share and, past
+     * the budget, resets the streams holding the most unread bytes (docs/PROTOCOL.md §5.3).
+     */
+    Optional<io.quarkus.runtime.configuration.MemorySize> streamMemoryBudget();
+
     /** Descriptors kept out of the derived budget for the JVM, the HTTP server and WebSockets. */
     @WithDefault("256")
     int fdReserve();

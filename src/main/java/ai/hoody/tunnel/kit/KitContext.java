@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.mux.FrameWriter;
+import ai.hoody.tunnel.mux.MemoryBudget;
 import ai.hoody.tunnel.protocol.FrameCodec;
 import io.vertx.core.Vertx;
 import jakarta.inject.Singleton;
@@ -17,8 +19,12 @@ public class KitContext {
     final FdBudget fds;
     final KitMetrics metrics;
     final Vertx vertx;
+    final MemoryBudget memory;
+    /** What each driver connection's writer may queue (PROTOCOL.md §5.3). */
+    final FrameWriter.Limits writerLimits = FrameWriter.Limits.DEFAULT;
 
-    KitContext(KitConfig config, SessionRegistry sessions, BindingTable bindings, FdBudget fds, KitMetrics metrics, Vertx vertx) {
+    KitContext(KitConfig config, SessionRegistry sessions, BindingTable bindings, FdBudget fds, KitMetrics metrics, Vertx vertx,
+               MemoryBudget memory) {
         if (config.streamWindow() < FrameCodec.MAX_DATA_BYTES) {
             throw new IllegalArgumentException("hoody.tunnel.stream-window must be at least " + FrameCodec.MAX_DATA_BYTES
                     + " (one DATA frame), was " + config.streamWindow());
@@ -29,5 +35,6 @@ public class KitContext {
         this.fds = fds;
         this.metrics = metrics;
         this.vertx = vertx;
+        this.memory = memory;
     }
 }

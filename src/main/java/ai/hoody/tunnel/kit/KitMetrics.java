@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import ai.hoody.tunnel.mux.MemoryBudget;
 import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.BindErrorCode;
 import io.micrometer.core.instrument.Counter;
@@ -33,8 +34,14 @@ public class KitMetrics {
     private final Map<Integer, Counter> visitorRejections = new ConcurrentHashMap<>();
     private final AtomicInteger preAuth = new AtomicInteger();
 
-    KitMetrics(MeterRegistry registry, SessionRegistry sessions, FdBudget fds) {
+    KitMetrics(MeterRegistry registry, SessionRegistry sessions, FdBudget fds, MemoryBudget memory) {
         this.registry = registry;
+        Gauge.builder("hoody.tunnel.memory.buffered", memory, MemoryBudget::used).baseUnit("bytes")
+                .description("Stream bytes held for visitors and drivers that have not taken them yet").register(registry);
+        Gauge.builder("hoody.tunnel.memory.budget", memory, MemoryBudget::total).baseUnit("bytes")
+                .description("The most stream bytes the kit holds before it resets the streams holding the most").register(registry);
+        FunctionCounter.builder("hoody.tunnel.memory.streams.shed", memory, MemoryBudget::streamsShed)
+                .description("Streams reset because the memory budget was spent").register(registry);
         Gauge.builder("hoody.tunnel.sessions.active", sessions, s -> s.size())
                 .description("Sessions known to the kit: attached, parked (orphaned) or ending").register(registry);
         for (BindMode mode : BindMode.values()) {
@@ -79,6 +86,10 @@ public class KitMetrics {
     void helloRejected(String reason) {
         helloRejections.computeIfAbsent(reason, r -> Counter.builder("hoody.tunnel.hello.rejections").tag("reason", r)
                 .description("Sockets closed before or at HELLO, by reason").register(registry)).increment();
+    }
+
+    void memoryRefusal() {
+        count("hoody.tunnel.memory.refusals", "Visitors refused because their session held more than its share of a short memory budget");
     }
 
     void visitorRefused(int status) {

@@ -1,14 +1,15 @@
 package ai.hoody.tunnel.kit;
 
-import ai.hoody.tunnel.mux.FrameTransport;
-import ai.hoody.tunnel.mux.Multiplexer;
+import ai.hoody.tunnel.mux.MemoryBudget;
 import ai.hoody.tunnel.mux.MuxListener;
 import ai.hoody.tunnel.mux.MuxStream;
-import ai.hoody.tunnel.mux.StreamResetException;
+import ai.hoody.tunnel.mux.StreamLimitException;
+import ai.hoody.tunnel.mux.TunnelConnection;
+import ai.hoody.tunnel.mux.WireSocket;
 import ai.hoody.tunnel.protocol.BindErrorCode;
 import ai.hoody.tunnel.protocol.BindMode;
-import ai.hoody.tunnel.protocol.ControlCodec;
 import ai.hoody.tunnel.protocol.ControlMessage;
+import ai.hoody.tunnel.protocol.FrameCodec;
 import ai.hoody.tunnel.protocol.GoAwayCode;
 import ai.hoody.tunnel.protocol.Protocol;
 import ai.hoody.tunnel.protocol.ResetCode;
@@ -16,25 +17,26 @@ import org.jboss.logging.Logger;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A driver's session, from HELLO_OK to the end: its streams, its bindings, its counters and its lifecycle
- * (docs/PROTOCOL.md §6.1). Knows nothing of Quarkus; the socket under it is a {@link FrameTransport}, which a resume
- * replaces.
+ * A driver's session, from HELLO_OK to the end: its bindings and its lifecycle (docs/PROTOCOL.md §6.1). Policy only:
+ * the socket, its streams, the writer and the heartbeat clock are the current {@link TunnelConnection}'s, which a
+ * resume replaces. Knows nothing of Quarkus.
  *
- * <p>Threading: control messages run one at a time on the session's control virtual thread (BIND opens sockets);
- * stream frames are handed to the {@link Multiplexer} by the socket's reader; visitors call {@link #openStream} from
- * their own threads; the {@link SessionSupervisor} reads the timestamps. State changes take {@code this} lock.
+ * <p>Threading: control messages arrive on the connection's reader; BIND and UNBIND then run one at a time on the
+ * session's control virtual thread (binding a port blocks). Visitors call {@link #openStream} from their own threads.
+ * Every change of {@link #state} — and every decision that depends on it, like the supervisor's — is made under
+ * {@code this} lock, which is never held across I/O.
  */
-public final class KitSession {
+public final class KitSession implements TunnelConnection.Handler {
 
     private static final Logger LOG = Logger.getLogger(KitSession.class);
 
@@ -44,51 +46,46 @@ public final class KitSession {
         ATTACHED,
         /** The socket dropped without GOAWAY: EXPOSE bindings are parked until resume, takeover or the grace ends. */
         ORPHANED,
-        /** Ending on purpose (GOAWAY either way, admin kill, shutdown): no new streams or bindings. */
+        /** Ending on purpose (GOAWAY either way, admin kill, shutdown, a timer): no new streams or bindings. */
         ENDING,
         /** Everything released. */
         ENDED
     }
 
+    /** What the supervisor found to do with a session, decided and (for the ends) begun atomically. */
+    enum Verdict { NOTHING, PING, HEARTBEAT_TIMEOUT, IDLE, ORPHAN_REAPED }
+
     private final String id;
     private final String resumeToken;
-    private final String protocol;
     private final Instant started = Instant.now();
     private final int maxStreams;
     private final KitContext kit;
-    /** One permit per stream the session may still open: the stream cap, visible. */
-    private final Semaphore streamPermits;
     private final AtomicLong connectionsGranted = new AtomicLong();
     private final Map<Integer, Binding> bindings = new ConcurrentHashMap<>();
     private final ExecutorService control;
     private final MuxListener muxListener;
+    private final MemoryBudget.Account memory;
+    /** BIND_REVOKED messages for bindings lost while parked, told to the driver right after HELLO_OK when it resumes. */
+    private final List<ControlMessage.BindRevoked> lostWhileParked = new ArrayList<>();
 
     private volatile State state = State.ATTACHED;
-    /** BIND_REVOKED messages for bindings lost while parked, told to the driver when it resumes. */
-    private final List<ControlMessage.BindRevoked> lostWhileParked = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private volatile FrameTransport transport;
-    private volatile Multiplexer mux;
+    private volatile TunnelConnection connection;
     private volatile String peerAddr;
-    private volatile long lastHeardNanos = System.nanoTime();
-    private volatile long lastPingNanos = System.nanoTime();
-    private volatile long orphanedNanos;
+    private long orphanedNanos;
     private volatile long idleSinceNanos = System.nanoTime();
 
-    KitSession(String id, String resumeToken, String peerAddr, int maxStreams, FrameTransport transport, KitContext kit) {
+    private KitSession(String id, String resumeToken, String peerAddr, int maxStreams, KitContext kit) {
         this.id = id;
         this.resumeToken = resumeToken;
         this.peerAddr = peerAddr;
-        this.protocol = Protocol.SUBPROTOCOL_V1;
         this.maxStreams = maxStreams;
         this.kit = kit;
-        this.streamPermits = new Semaphore(maxStreams);
         this.control = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("session-control-" + id).factory());
+        this.memory = kit.memory.open(() -> {
+            TunnelConnection c = connection;
+            return c == null || c.mux() == null ? null : c.mux().streams();
+        });
         this.muxListener = new MuxListener() {
-            @Override
-            public void streamClosed(MuxStream stream) {
-                streamPermits.release();
-            }
-
             @Override
             public void bytesReceived(int n) {
                 kit.metrics.bytesFromDriver(n);
@@ -99,31 +96,39 @@ public final class KitSession {
                 kit.metrics.bytesToDriver(n);
             }
         };
-        this.transport = transport;
-        this.mux = new Multiplexer(transport, kit.config.streamWindow(), null, muxListener);
     }
 
-    // --- what the socket hands over ---
-
-    Multiplexer mux() {
-        return mux;
+    /**
+     * A new session on {@code socket}: its connection is made with HELLO_OK as the first message, before the session
+     * is visible to anyone else.
+     */
+    static KitSession open(String id, String resumeToken, String peerAddr, int maxStreams, WireSocket socket, KitContext kit) {
+        KitSession s = new KitSession(id, resumeToken, peerAddr, maxStreams, kit);
+        s.connection = s.connect(socket, false);
+        return s;
     }
 
-    FrameTransport transport() {
-        return transport;
+    /** A connection for this session on {@code socket}, HELLO_OK already queued on it. */
+    private TunnelConnection connect(WireSocket socket, boolean resumed) {
+        TunnelConnection c = TunnelConnection.kit(id, socket, this, kit.config.streamWindow(), maxStreams, memory,
+                muxListener, kit.writerLimits);
+        c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, kit.config.heartbeatInterval().toMillis(),
+                kit.config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed));
+        return c;
     }
 
-    /** Any message from the driver proves it is alive. */
-    void heard() {
-        lastHeardNanos = System.nanoTime();
+    TunnelConnection connection() {
+        return connection;
     }
 
-    /** A control message after HELLO; BIND and UNBIND are queued for the control thread. */
-    void onControl(ControlMessage message) {
+    // --- what the connection hands over (on its reader) ---
+
+    @Override
+    public void onControl(TunnelConnection from, ControlMessage message) {
+        if (from != connection) {
+            return; // a socket this session has left behind
+        }
         switch (message) {
-            case ControlMessage.Ping p -> send(new ControlMessage.Pong(p.ts()));
-            case ControlMessage.Pong ignored -> {
-            }
             case ControlMessage.Bind b -> control.execute(() -> bind(b));
             case ControlMessage.Unbind u -> control.execute(() -> unbind(u.bindId()));
             case ControlMessage.GoAway g -> {
@@ -134,8 +139,20 @@ public final class KitSession {
                     Thread.ofVirtual().name("session-goaway-" + id).start(() -> finishEnding(null, kit.config.shutdownDrain(), false));
                 }
             }
+            case ControlMessage.Hello ignored -> from.fail("HELLO sent twice");
             default -> LOG.debugf("session %s: ignoring %s", id, message);
         }
+    }
+
+    @Override
+    public void onProtocolError(TunnelConnection from, String reason) {
+        LOG.warnf("session %s: protocol error: %s", id, reason);
+    }
+
+    @Override
+    public void onClosed(TunnelConnection from, String reason) {
+        LOG.infof("session %s: socket closed (%s)", id, reason);
+        socketLost(from, reason);
     }
 
     private void bind(ControlMessage.Bind req) {
@@ -156,17 +173,27 @@ public final class KitSession {
             return;
         }
         kit.bindings.release(b);
-        resetStreams(b.bindId(), ResetCode.BIND_GONE, "UNBOUND");
+        // RESETs go out before the BIND_REVOKED: both are queued in order on the same writer.
+        resetStreams(connection, b.bindId(), ResetCode.BIND_GONE, "UNBOUND");
         send(new ControlMessage.BindRevoked(bindId, "UNBOUND"));
     }
 
+    /** The binding the session already holds on {@code port}, if any (an idempotent BIND answers with it). */
+    Binding bindingOn(int port) {
+        for (Binding b : bindings.values()) {
+            if (b.port() == port) {
+                return b;
+            }
+        }
+        return null;
+    }
+
     /** @return false when the session stopped taking bindings meanwhile: the caller must release the binding */
-    boolean added(Binding binding) {
-        bindings.put(binding.bindId(), binding);
+    synchronized boolean added(Binding binding) {
         if (state != State.ATTACHED) { // ending, or parked while this BIND ran: its answer could not be delivered
-            bindings.remove(binding.bindId());
             return false;
         }
+        bindings.put(binding.bindId(), binding);
         return true;
     }
 
@@ -180,46 +207,37 @@ public final class KitSession {
             return;
         }
         LOG.infof("session %s: binding %d on port %d taken over", id, binding.bindId(), binding.port());
-        if (state == State.ATTACHED) {
-            send(new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER"));
-        } else {
-            lostWhileParked.add(new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER"));
-        }
-        Multiplexer m = mux;
-        for (MuxStream s : List.copyOf(m.streams())) {
-            if (s.bindId() == binding.bindId()) {
-                s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
+        ControlMessage.BindRevoked revoked = new ControlMessage.BindRevoked(binding.bindId(), "TAKEOVER");
+        TunnelConnection attached;
+        synchronized (this) {
+            attached = state == State.ATTACHED ? connection : null;
+            if (attached == null) {
+                lostWhileParked.add(revoked);
             }
         }
-        long drain = kit.config.takeoverDrain().toMillis();
-        Thread.ofVirtual().name("takeover-drain-" + binding.port()).start(() -> {
-            long deadline = System.currentTimeMillis() + drain;
-            try {
-                while (hasStreams(m, binding.bindId()) && System.currentTimeMillis() < deadline) {
-                    Thread.sleep(20);
-                }
-            } catch (InterruptedException ignored) {
-                // reset what is left now
-            }
-            for (MuxStream s : List.copyOf(m.streams())) {
+        if (attached != null) {
+            TunnelConnection c = attached;
+            c.send(revoked);
+            String reason = "port " + binding.port() + " taken over";
+            for (MuxStream s : List.copyOf(c.mux().streams())) {
                 if (s.bindId() == binding.bindId()) {
-                    s.reset(ResetCode.BIND_TAKEOVER, "port " + binding.port() + " taken over");
+                    s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, reason);
                 }
             }
-        });
-    }
-
-    private static boolean hasStreams(Multiplexer m, int bindId) {
-        for (MuxStream s : m.streams()) {
-            if (s.bindId() == bindId) {
-                return true;
-            }
+            long deadline = System.nanoTime() + kit.config.takeoverDrain().toNanos();
+            Thread.ofVirtual().name("takeover-drain-" + binding.port()).start(() -> {
+                try {
+                    c.mux().awaitStreamsGone(s -> s.bindId() == binding.bindId(), deadline);
+                } catch (InterruptedException ignored) {
+                    // reset what is left now
+                }
+                resetStreams(c, binding.bindId(), ResetCode.BIND_TAKEOVER, reason);
+            });
         }
-        return false;
     }
 
-    private void resetStreams(int bindId, ResetCode code, String reason) {
-        for (MuxStream s : List.copyOf(mux.streams())) {
+    private static void resetStreams(TunnelConnection c, int bindId, ResetCode code, String reason) {
+        for (MuxStream s : List.copyOf(c.mux().streams())) {
             if (s.bindId() == bindId) {
                 s.reset(code, reason);
             }
@@ -229,77 +247,81 @@ public final class KitSession {
     /**
      * Opens a stream for a new connection on one of this session's bindings.
      *
-     * @throws VisitorRefusedException 503 when the session is parked, ending or at its stream cap
+     * @throws VisitorRefusedException 503 when the session is parked, ending, at its stream cap, or holds more than its
+     *                                 share of the kit's memory while memory is short
      */
     MuxStream openStream(Binding binding, String origin) throws VisitorRefusedException {
+        TunnelConnection c = connection;
         switch (state) {
-            case ORPHANED -> throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+            case ORPHANED -> throw VisitorRefusedException.reconnecting();
             case ENDING, ENDED -> throw new VisitorRefusedException(503, "the laptop's session is ending", 1);
             case ATTACHED -> {
             }
         }
-        if (!streamPermits.tryAcquire()) {
+        if (!kit.memory.admits(memory)) {
+            kit.metrics.memoryRefusal();
+            throw new VisitorRefusedException(503, "the kit is short of memory for this session's streams", 1);
+        }
+        MuxStream s;
+        try {
+            s = c.openStream(binding.bindId(), origin);
+        } catch (StreamLimitException e) {
+            if (c.isClosed() || c.mux().isTerminated()) {
+                throw VisitorRefusedException.reconnecting(); // the socket went at this very moment
+            }
             throw new VisitorRefusedException(503, "the laptop's session is at its cap of " + maxStreams + " streams", 1);
         }
-        try {
-            MuxStream s = mux.open(binding.bindId(), origin);
-            connectionsGranted.incrementAndGet();
-            kit.metrics.streamOpened();
-            // Checked after the stream is registered: a takeover that removed the binding before this line is seen
-            // here, one after it finds the stream in revokedByTakeover(); either way the visitor is handed over.
-            if (bindings.get(binding.bindId()) != binding) {
-                s.resetIfNotOpened(ResetCode.BIND_GONE, "binding " + binding.bindId() + " is no longer this session's");
-            }
-            return s;
-        } catch (StreamResetException e) {
-            streamPermits.release();
-            throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+        connectionsGranted.incrementAndGet();
+        kit.metrics.streamOpened();
+        // Checked after the stream is registered: a takeover that removed the binding before this line is seen
+        // here, one after it finds the stream in revokedByTakeover(); either way the visitor is handed over.
+        if (bindings.get(binding.bindId()) != binding) {
+            s.resetIfNotOpened(ResetCode.BIND_GONE, "binding " + binding.bindId() + " is no longer this session's");
         }
+        return s;
+    }
+
+    /** Whether {@code c} is still this session's socket (a visitor whose stream was reset on an older one retries). */
+    boolean isCurrent(TunnelConnection c) {
+        return c == connection;
     }
 
     void send(ControlMessage message) {
-        transport.sendControl(ControlCodec.encode(message));
-    }
-
-    void ping() {
-        lastPingNanos = System.nanoTime();
-        send(new ControlMessage.Ping(System.currentTimeMillis()));
+        connection.send(message);
     }
 
     // --- resume ---
 
     /**
-     * A resume: the driver came back on a new socket. Streams of the old socket are gone (their bytes were in
-     * flight on it); bindings and counters carry on.
+     * A resume: the driver came back on {@code socket}. In one step under the session's lock the new connection is
+     * made with HELLO_OK and the BIND_REVOKEDs of what was lost while parked queued first, then published: nothing of
+     * the session (an OPEN for a visitor, say) can reach the new socket before HELLO_OK. Streams of the old socket end
+     * (their bytes were in flight on it); bindings and counters carry on.
      *
-     * @return false when the session can no longer be resumed
+     * @return the new connection, or null when the session can no longer be resumed
      */
-    synchronized boolean attach(FrameTransport newTransport, String newPeer) {
-        if (state == State.ENDING || state == State.ENDED) {
-            return false;
+    TunnelConnection attach(WireSocket socket, String newPeer) {
+        TunnelConnection old;
+        TunnelConnection fresh;
+        synchronized (this) {
+            if (state == State.ENDING || state == State.ENDED) {
+                return null;
+            }
+            old = connection;
+            fresh = connect(socket, true);
+            for (ControlMessage.BindRevoked r : lostWhileParked) {
+                fresh.send(r);
+            }
+            lostWhileParked.clear();
+            connection = fresh;
+            peerAddr = newPeer;
+            state = State.ATTACHED;
         }
-        FrameTransport old = transport;
-        Multiplexer oldMux = mux;
-        transport = newTransport;
-        mux = new Multiplexer(newTransport, kit.config.streamWindow(), null, muxListener);
-        peerAddr = newPeer;
-        lastHeardNanos = System.nanoTime();
-        state = State.ATTACHED;
-        oldMux.terminate("resumed on another socket");
-        if (old != newTransport) {
-            old.close(Protocol.CLOSE_NORMAL, "resumed on another socket");
-        }
+        old.terminateStreams("resumed on another socket");
+        old.close(Protocol.CLOSE_NORMAL, "resumed on another socket");
         kit.metrics.resumed();
         LOG.infof("session %s resumed by %s", id, newPeer);
-        return true;
-    }
-
-    /** After HELLO_OK(resumed): tells the driver which bindings it lost while parked, so it can bind them again. */
-    void afterResume() {
-        for (ControlMessage.BindRevoked r : lostWhileParked) {
-            send(r);
-        }
-        lostWhileParked.clear();
+        return fresh;
     }
 
     boolean tokenMatches(String token) {
@@ -309,25 +331,36 @@ public final class KitSession {
 
     // --- the end ---
 
-    /** The socket {@code from} is gone. Without a GOAWAY before it, the session is parked as an orphan. */
-    synchronized void socketLost(FrameTransport from, String reason) {
-        if (from != transport || state == State.ORPHANED || state == State.ENDED) {
-            return; // an old socket of a resumed session, or already handled
+    /**
+     * The socket {@code from} is gone. Without a GOAWAY before it, the session is parked as an orphan. Called before
+     * the socket's streams are ended, so a visitor that wakes up from that already sees the session parked.
+     */
+    void socketLost(TunnelConnection from, String reason) {
+        boolean releaseNow = false;
+        List<Binding> freed = new ArrayList<>();
+        synchronized (this) {
+            if (from != connection || state == State.ORPHANED || state == State.ENDED) {
+                return; // an old socket of a resumed session, or already handled
+            }
+            if (state == State.ENDING) {
+                releaseNow = true;
+            } else {
+                state = State.ORPHANED;
+                orphanedNanos = System.nanoTime();
+                for (Binding b : List.copyOf(bindings.values())) {
+                    if (b.mode() == BindMode.PULL) { // a PULL client gets nothing from a parked port: free it now
+                        bindings.remove(b.bindId());
+                        freed.add(b);
+                        lostWhileParked.add(new ControlMessage.BindRevoked(b.bindId(), "PARKED"));
+                    }
+                }
+            }
         }
-        mux.terminate(reason);
-        if (state == State.ENDING) {
+        if (releaseNow) {
             release();
             return;
         }
-        state = State.ORPHANED;
-        orphanedNanos = System.nanoTime();
-        for (Binding b : List.copyOf(bindings.values())) {
-            if (b.mode() == BindMode.PULL) { // a PULL client gets nothing from a parked port: free it now
-                bindings.remove(b.bindId());
-                kit.bindings.release(b);
-                lostWhileParked.add(new ControlMessage.BindRevoked(b.bindId(), "PARKED"));
-            }
-        }
+        freed.forEach(kit.bindings::release);
         kit.metrics.orphaned();
         LOG.infof("session %s orphaned (%s): %d expose bindings parked for %d s", id, reason, bindings.size(),
                 kit.config.takeoverGrace().toSeconds());
@@ -363,40 +396,83 @@ public final class KitSession {
         return was;
     }
 
-    private void finishEnding(GoAwayCode code, Duration grace, boolean orphan) {
+    /**
+     * The supervisor's look at this session: decides what is due and, for an end, begins it (ENDING) in the same
+     * step under the session's lock — so a resume or a BIND that lands between the decision and the action is seen by
+     * one or the other, never lost. The caller finishes an end with {@link #finishEnding} off the event loop.
+     */
+    synchronized Verdict inspect(long now) {
+        KitConfig c = kit.config;
+        switch (state) {
+            case ATTACHED -> {
+                if (connection.nanosSinceHeard(now) >= c.heartbeatTimeout().toNanos()) {
+                    state = State.ENDING;
+                    return Verdict.HEARTBEAT_TIMEOUT;
+                }
+                if (nanosIdle(now) >= c.idleSessionTimeout().toNanos()) {
+                    state = State.ENDING;
+                    return Verdict.IDLE;
+                }
+                return connection.nanosSincePing(now) >= c.heartbeatInterval().toNanos() ? Verdict.PING : Verdict.NOTHING;
+            }
+            case ORPHANED -> {
+                if (now - orphanedNanos >= c.takeoverGrace().toNanos()) {
+                    state = State.ENDING;
+                    return Verdict.ORPHAN_REAPED;
+                }
+                return Verdict.NOTHING;
+            }
+            default -> {
+                return Verdict.NOTHING;
+            }
+        }
+    }
+
+    void ping() {
+        connection.ping();
+    }
+
+    /**
+     * After {@link #beginEnding} (or a verdict) made the session ENDING: bindings released, GOAWAY, streams given up
+     * to {@code grace}, the socket closed, everything released.
+     */
+    void finishEnding(GoAwayCode code, Duration grace, boolean orphan) {
         releaseBindings();
         if (!orphan) {
+            TunnelConnection c = connection;
             if (code != null) {
                 kit.metrics.goAway("kit", code);
-                send(new ControlMessage.GoAway(code, switch (code) {
+                c.send(new ControlMessage.GoAway(code, switch (code) {
                     case ADMIN_KILL -> "killed by an operator";
                     case SHUTDOWN -> "the kit is shutting down";
                     case IDLE_TIMEOUT -> "idle";
                     default -> "session ending";
                 }));
             }
-            long deadline = System.nanoTime() + grace.toNanos();
             try {
-                while (mux.activeStreams() > 0 && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
+                c.mux().awaitStreamsGone(s -> true, System.nanoTime() + grace.toNanos());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            transport.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
+            c.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
         }
         release();
     }
 
     /** Releases everything. Idempotent. */
-    synchronized void release() {
-        if (state == State.ENDED) {
-            return;
+    void release() {
+        TunnelConnection c;
+        synchronized (this) {
+            if (state == State.ENDED) {
+                return;
+            }
+            state = State.ENDED;
+            c = connection;
         }
-        state = State.ENDED;
         releaseBindings();
-        mux.terminate("session ended");
+        c.terminateStreams("session ended");
         control.shutdownNow();
+        memory.close();
         kit.sessions.remove(this);
         LOG.infof("session %s ended", id);
     }
@@ -409,23 +485,9 @@ public final class KitSession {
         }
     }
 
-    // --- what the supervisor reads ---
-
-    long nanosSinceHeard(long now) {
-        return now - lastHeardNanos;
-    }
-
-    long nanosSincePing(long now) {
-        return now - lastPingNanos;
-    }
-
-    long nanosOrphaned(long now) {
-        return now - orphanedNanos;
-    }
-
     /** How long the session has had neither streams nor bindings (0 when it has some). */
-    long nanosIdle(long now) {
-        if (mux.activeStreams() > 0 || !bindings.isEmpty()) {
+    private long nanosIdle(long now) {
+        if (connection.activeStreams() > 0 || !bindings.isEmpty()) {
             idleSinceNanos = now;
             return 0;
         }
@@ -459,7 +521,7 @@ public final class KitSession {
     }
 
     public String protocol() {
-        return protocol;
+        return Protocol.SUBPROTOCOL_V1;
     }
 
     public Instant started() {
@@ -471,7 +533,7 @@ public final class KitSession {
     }
 
     public int activeStreams() {
-        return mux.activeStreams();
+        return connection.activeStreams();
     }
 
     public int maxStreams() {
@@ -480,6 +542,11 @@ public final class KitSession {
 
     public boolean isV2() {
         return false;
+    }
+
+    /** Bytes of stream data this session holds in the kit now (its share of the memory budget). */
+    public long bufferedBytes() {
+        return memory.used();
     }
 
     public Collection<Binding> bindings() {

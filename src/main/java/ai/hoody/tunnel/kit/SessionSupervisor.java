@@ -53,34 +53,32 @@ public class SessionSupervisor {
         lastTickNanos = now;
         KitConfig c = kit.config;
         for (KitSession s : List.copyOf(kit.sessions.all())) {
-            switch (s.state()) {
-                case ATTACHED -> {
-                    if (s.nanosSinceHeard(now) >= c.heartbeatTimeout().toNanos()) {
-                        LOG.infof("session %s: nothing heard for %d s, closing", s.id(), c.heartbeatTimeout().toSeconds());
-                        kit.metrics.heartbeatTimeout();
-                        endLater(s, GoAwayCode.IDLE_TIMEOUT, Duration.ZERO);
-                    } else if (s.nanosIdle(now) >= c.idleSessionTimeout().toNanos()) {
-                        LOG.infof("session %s: no bindings and no streams for %d s, closing", s.id(), c.idleSessionTimeout().toSeconds());
-                        kit.metrics.idleReaped();
-                        endLater(s, GoAwayCode.IDLE_TIMEOUT, Duration.ZERO);
-                    } else if (s.nanosSincePing(now) >= c.heartbeatInterval().toNanos()) {
-                        s.ping();
-                    }
+            // inspect() decides and, for an end, begins it in one step under the session's lock: a resume or a BIND
+            // that arrives after the decision finds the session ending and is refused, never silently undone.
+            switch (s.inspect(now)) {
+                case PING -> s.ping();
+                case HEARTBEAT_TIMEOUT -> {
+                    LOG.infof("session %s: nothing heard for %d s, closing", s.id(), c.heartbeatTimeout().toSeconds());
+                    kit.metrics.heartbeatTimeout();
+                    finishLater(s, GoAwayCode.IDLE_TIMEOUT, false);
                 }
-                case ORPHANED -> {
-                    if (s.nanosOrphaned(now) >= c.takeoverGrace().toNanos()) {
-                        LOG.infof("session %s: orphan reaped after %d s", s.id(), c.takeoverGrace().toSeconds());
-                        kit.metrics.orphanReaped();
-                        endLater(s, null, Duration.ZERO);
-                    }
+                case IDLE -> {
+                    LOG.infof("session %s: no bindings and no streams for %d s, closing", s.id(), c.idleSessionTimeout().toSeconds());
+                    kit.metrics.idleReaped();
+                    finishLater(s, GoAwayCode.IDLE_TIMEOUT, false);
                 }
-                case ENDING, ENDED -> {
+                case ORPHAN_REAPED -> {
+                    LOG.infof("session %s: orphan reaped after %d s", s.id(), c.takeoverGrace().toSeconds());
+                    kit.metrics.orphanReaped();
+                    finishLater(s, null, true);
+                }
+                case NOTHING -> {
                 }
             }
         }
     }
 
-    private static void endLater(KitSession s, GoAwayCode code, Duration grace) {
-        Thread.ofVirtual().name("session-end-" + s.id()).start(() -> s.end(code, grace));
+    private static void finishLater(KitSession s, GoAwayCode code, boolean orphan) {
+        Thread.ofVirtual().name("session-end-" + s.id()).start(() -> s.finishEnding(code, Duration.ZERO, orphan));
     }
 }

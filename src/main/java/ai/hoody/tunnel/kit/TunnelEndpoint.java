@@ -5,6 +5,8 @@ import io.quarkus.websockets.next.OnBinaryMessage;
 import io.quarkus.websockets.next.OnClose;
 import io.quarkus.websockets.next.OnError;
 import io.quarkus.websockets.next.OnOpen;
+import io.quarkus.websockets.next.OnPingMessage;
+import io.quarkus.websockets.next.OnPongMessage;
 import io.quarkus.websockets.next.OnTextMessage;
 import io.quarkus.websockets.next.WebSocket;
 import io.quarkus.websockets.next.WebSocketConnection;
@@ -16,8 +18,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The data-plane endpoint. Thin on purpose: it only translates socket events into calls on the connection's
- * {@link DriverConnection}. Everything runs on the event loop and must not block.
+ * The data-plane endpoint. Thin on purpose: it only translates socket events into calls on the socket's
+ * {@link DriverSocket}. Everything runs on the event loop and must not block.
  */
 @WebSocket(path = Protocol.CONNECT_PATH)
 public class TunnelEndpoint {
@@ -25,7 +27,7 @@ public class TunnelEndpoint {
     private static final Logger LOG = Logger.getLogger(TunnelEndpoint.class);
 
     private final KitContext kit;
-    private final Map<String, DriverConnection> connections = new ConcurrentHashMap<>();
+    private final Map<String, DriverSocket> sockets = new ConcurrentHashMap<>();
 
     TunnelEndpoint(KitContext kit) {
         this.kit = kit;
@@ -34,26 +36,45 @@ public class TunnelEndpoint {
     @OnOpen
     @NonBlocking
     void open(WebSocketConnection ws) {
-        DriverConnection c = new DriverConnection(ws, kit);
-        connections.put(ws.id(), c);
-        c.onOpen();
+        DriverSocket s = new DriverSocket(ws, kit);
+        sockets.put(ws.id(), s);
+        s.onOpen();
     }
 
     @OnTextMessage
     @NonBlocking
     void text(WebSocketConnection ws, String message) {
-        DriverConnection c = connections.get(ws.id());
-        if (c != null) {
-            c.onText(message);
+        DriverSocket s = sockets.get(ws.id());
+        if (s != null) {
+            s.onText(message);
         }
     }
 
     @OnBinaryMessage
     @NonBlocking
     void binary(WebSocketConnection ws, Buffer message) {
-        DriverConnection c = connections.get(ws.id());
-        if (c != null) {
-            c.onBinary(message);
+        DriverSocket s = sockets.get(ws.id());
+        if (s != null) {
+            s.onBinary(message);
+        }
+    }
+
+    /** WebSocket-level pings count as signs of life (many client libraries keep a socket alive that way). */
+    @OnPingMessage
+    @NonBlocking
+    void ping(WebSocketConnection ws, Buffer data) {
+        DriverSocket s = sockets.get(ws.id());
+        if (s != null) {
+            s.onPingOrPong();
+        }
+    }
+
+    @OnPongMessage
+    @NonBlocking
+    void pong(WebSocketConnection ws, Buffer data) {
+        DriverSocket s = sockets.get(ws.id());
+        if (s != null) {
+            s.onPingOrPong();
         }
     }
 
@@ -70,9 +91,9 @@ public class TunnelEndpoint {
     @OnClose
     @NonBlocking
     void close(WebSocketConnection ws) {
-        DriverConnection c = connections.remove(ws.id());
-        if (c != null) {
-            c.onClose();
+        DriverSocket s = sockets.remove(ws.id());
+        if (s != null) {
+            s.onClose();
         }
     }
 }

@@ -1,9 +1,10 @@
 package ai.hoody.tunnel.kit;
 
-import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.Splice;
 import ai.hoody.tunnel.mux.StreamResetException;
+import ai.hoody.tunnel.mux.TunnelConnection;
+import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.ResetCode;
 import org.jboss.logging.Logger;
 
@@ -13,7 +14,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * One connection accepted on a binding's port: a visitor (EXPOSE) or a container client (PULL). Threading: runs on
- * its own virtual thread from accept to close; {@link Splice} adds one more while bytes flow.
+ * its own virtual thread from accept to close; {@link Splice} adds one more while bytes flow. Every path ends with
+ * the socket closed and the descriptor permit back, within the open timeout plus the refusal drain's deadline.
  */
 final class VisitorConnection implements Runnable {
 
@@ -53,7 +55,6 @@ final class VisitorConnection implements Runnable {
     private void forward() throws VisitorRefusedException, InterruptedException {
         String origin = socket.getRemoteSocketAddress().toString();
         MuxStream stream = open(origin);
-        
         try {
             socket.setTcpNoDelay(true);
         } catch (SocketException e) {
@@ -63,12 +64,15 @@ final class VisitorConnection implements Runnable {
     }
 
     /**
-     * Opens the stream and waits for the driver to accept it. A takeover while waiting hands the visitor to the new
-     * owner: nothing was read from the visitor yet, so nothing is lost.
+     * Opens the stream and waits for the driver to accept it. Nothing was read from the visitor yet, so a stream reset
+     * before OPEN_OK for a reason that is not the driver's answer — the port changed hands (takeover), or the session
+     * moved to a new socket (resume) — is simply tried again with whoever serves the port now.
      */
     private MuxStream open(String origin) throws VisitorRefusedException, InterruptedException {
         while (true) {
-            MuxStream stream = binding.session().openStream(binding, origin);
+            KitSession session = binding.session();
+            TunnelConnection on = session.connection();
+            MuxStream stream = session.openStream(binding, origin);
             try {
                 stream.awaitOpened(kit.config.openTimeout());
                 return stream;
@@ -76,15 +80,18 @@ final class VisitorConnection implements Runnable {
                 stream.reset(ResetCode.OPEN_TIMEOUT, e.getMessage());
                 throw new VisitorRefusedException(504, "the laptop did not answer within " + kit.config.openTimeout().toMillis() + " ms", null);
             } catch (StreamResetException e) {
-                // The port changed hands while this stream was being opened (whoever reset it: the old session at
-                // the takeover, or the old driver that no longer holds the binding): the new owner serves it.
                 Binding now = listener.binding();
                 if (now != binding) {
-                    binding = now;
+                    binding = now; // taken over while opening: the new owner serves it
                     continue;
                 }
-                if (e.code() == ResetCode.SESSION_CLOSING && binding.session().isOrphaned()) {
-                    throw new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+                if (e.code() == ResetCode.SESSION_CLOSING) {
+                    if (session.isOrphaned()) {
+                        throw VisitorRefusedException.reconnecting();
+                    }
+                    if (!e.byPeer() && !session.isCurrent(on) && !session.isEnding()) {
+                        continue; // resumed on a new socket while opening
+                    }
                 }
                 throw new VisitorRefusedException(502, e.code() == ResetCode.CONNECT_FAILED
                         ? "the laptop could not reach its local service: " + e.getMessage()

@@ -11,4 +11,9 @@ final class VisitorRefusedException extends Exception {
         this.status = status;
         this.retryAfterSeconds = retryAfterSeconds;
     }
+
+    /** The session is parked: its driver is expected back (PROTOCOL.md §7, 503 with Retry-After: 5). */
+    static VisitorRefusedException reconnecting() {
+        return new VisitorRefusedException(503, "the laptop is reconnecting", 5);
+    }
 }

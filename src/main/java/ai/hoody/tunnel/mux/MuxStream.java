@@ -5,20 +5,24 @@ import ai.hoody.tunnel.protocol.ResetCode;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One stream of a session: a byte pipe in each direction with credit-based flow control (docs/PROTOCOL.md §5).
+ * One stream of a connection: a byte pipe in each direction with credit-based flow control (docs/PROTOCOL.md §5).
  *
- * <p>Threading: the {@code on*} methods are called by the session's reader and never block; {@link #read},
- * {@link #write} and {@link #awaitOpened} block and are called by the stream's own virtual threads (one reads,
- * one writes; see {@link Splice}). Everything mutable is guarded by {@link #lock}.
+ * <p>Threading: the {@code on*} methods are called by the connection's reader and never block; {@link #read},
+ * {@link #write} and {@link #awaitOpened} block and are called by the stream's own virtual threads (one reads, one
+ * writes; see {@link Splice}). Everything mutable is guarded by {@link #lock}.
  *
- * <p>A stream never buffers more than its window: the peer may only send what it was granted, and a peer that sends
- * more is reset with FLOW_CONTROL_ERROR instead of being buffered.
+ * <p>Every stream ends: a reset (either side, or the connection's end) wakes whatever waits on the stream and runs its
+ * abort hook, which closes the local socket — so a pump blocked in socket I/O is freed too, not only one waiting on
+ * the stream.
+ *
+ * <p>Memory: a stream never buffers more than the credit it granted (a peer that sends more is reset with
+ * FLOW_CONTROL_ERROR); what it buffers is charged to the connection's {@link MemoryAccount}, and under memory pressure
+ * the credit it gives back shrinks towards one DATA frame.
  */
 public final class MuxStream {
 
@@ -26,8 +30,9 @@ public final class MuxStream {
     private final int id;
     private final int bindId;
     private final int window;
-    /** What we let the peer have in flight: {@link #window}, plus what {@link #accept} grants on top. */
+    /** What we let the peer have in flight at most: {@link #window}, plus what {@link #accept} grants on top. */
     private final int receiveWindow;
+    private final MemoryAccount memory;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -39,21 +44,30 @@ public final class MuxStream {
     private ResetCode resetCode;
     private String resetReason;
     private boolean resetByPeer;
+    private Runnable abortHook;
 
-    private final ArrayDeque<ByteBuffer> inbound = new ArrayDeque<>(4);
+    private final ReceiveBuffer inbound = new ReceiveBuffer();
     /** Bytes the peer may still send before it needs more credit. */
     private long receiveAllowance;
     /** Bytes consumed by our reader and not yet returned to the peer as credit. */
-    private int unacknowledged;
+    private long unacknowledged;
+    /**
+     * The receive window kept up now: what the peer may have in flight plus what we hold. It starts at the stream
+     * window, becomes the receive window at {@link #accept}, shrinks by withholding credit under memory pressure.
+     */
+    private long currentWindow;
+    private volatile long lastReadNanos = System.nanoTime();
 
-    MuxStream(Multiplexer mux, int id, int bindId, int window, int receiveWindow) {
+    MuxStream(Multiplexer mux, int id, int bindId, int window, int receiveWindow, MemoryAccount memory) {
         this.mux = mux;
         this.id = id;
         this.bindId = bindId;
         this.window = window;
         this.receiveWindow = receiveWindow;
+        this.memory = memory;
         this.sendCredit = window;
         this.receiveAllowance = window;
+        this.currentWindow = window;
     }
 
     public int id() {
@@ -62,6 +76,26 @@ public final class MuxStream {
 
     public int bindId() {
         return bindId;
+    }
+
+    /**
+     * Runs {@code hook} once when the stream is reset, or at once if it already was: the owner of the local socket
+     * aborts it there. The hook must be quick and must not block (it may run on the connection's reader).
+     */
+    public void onAbort(Runnable hook) {
+        boolean now;
+        lock.lock();
+        try {
+            now = resetCode != null;
+            if (!now) {
+                abortHook = hook;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (now) {
+            hook.run();
+        }
     }
 
     // --- the open handshake ---
@@ -100,12 +134,13 @@ public final class MuxStream {
             }
             opened = true;
             receiveAllowance += extra;
+            currentWindow += extra;
         } finally {
             lock.unlock();
         }
-        mux.send(FrameCodec.openOk(id));
+        mux.writer().sendUrgentFrame(FrameCodec.openOk(id));
         if (extra > 0) {
-            mux.send(FrameCodec.window(id, extra));
+            mux.writer().sendWindow(id, extra);
         }
     }
 
@@ -117,34 +152,62 @@ public final class MuxStream {
      * @return the next chunk, or {@code null} once the peer has half-closed and everything was read
      */
     public ByteBuffer read() throws StreamResetException, InterruptedException {
+        ByteBuffer chunk;
+        int charge;
+        boolean done = false;
         lock.lock();
         try {
             while (true) {
                 throwIfReset();
-                ByteBuffer chunk = inbound.poll();
+                chunk = inbound.poll();
                 if (chunk != null) {
-                    return chunk;
+                    charge = inbound.lastCharge();
+                    break;
                 }
                 if (finReceived) {
-                    return null;
+                    done = finSent;
+                    chunk = null;
+                    charge = 0;
+                    break;
                 }
                 changed.await();
             }
         } finally {
             lock.unlock();
         }
+        if (chunk == null) {
+            if (done) {
+                mux.remove(this); // both directions finished and everything read
+            }
+            return null;
+        }
+        lastReadNanos = System.nanoTime();
+        memory.releaseInbound(charge);
+        return chunk;
     }
 
-    /** Returns credit for {@code n} bytes read; a WINDOW goes out once half the window has been consumed. */
+    /**
+     * Returns credit for {@code n} bytes read. A WINDOW goes out once half the window has been consumed; under memory
+     * pressure the window aimed for shrinks (credit is withheld), and grows back when the pressure is gone.
+     */
     public void consumed(int n) {
-        int increment;
+        long increment;
         lock.lock();
         try {
             if (resetCode != null || finReceived) {
                 return; // the peer sends no more: credit would be wasted
             }
             unacknowledged += n;
-            if (unacknowledged < receiveWindow / 2) {
+            long target = memory.targetWindow(receiveWindow);
+            if (currentWindow > target) {
+                long cut = Math.min(unacknowledged, currentWindow - target); // withheld for good
+                unacknowledged -= cut;
+                currentWindow -= cut;
+            } else if (currentWindow < target) {
+                unacknowledged += target - currentWindow; // the pressure is gone: grow back
+                currentWindow = target;
+            }
+            if (unacknowledged == 0 || unacknowledged < currentWindow / 2) {
                 return;
             }
             increment = unacknowledged;
@@ -153,12 +216,12 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
-        mux.send(FrameCodec.window(id, increment));
+        mux.writer().sendWindow(id, (int) increment);
     }
 
     // --- sending ---
 
-    /** Sends bytes, blocking while the peer has granted no credit. Only one thread may write. */
+    /** Sends bytes, blocking while the peer has granted no credit or the connection's queue is full. One writer. */
     public void write(byte[] b, int off, int len) throws StreamResetException, InterruptedException {
         while (len > 0) {
             int n;
@@ -177,7 +240,7 @@ public final class MuxStream {
             } finally {
                 lock.unlock();
             }
-            mux.send(FrameCodec.data(id, b, off, n));
+            mux.writer().sendData(FrameCodec.data(id, b, off, n));
             mux.sent(n);
             off += n;
             len -= n;
@@ -193,13 +256,23 @@ public final class MuxStream {
                 return;
             }
             finSent = true;
-            done = finReceived;
+            done = finReceived && inbound.isEmpty();
         } finally {
             lock.unlock();
         }
-        mux.send(FrameCodec.fin(id));
+        mux.writer().sendFrame(FrameCodec.fin(id));
         if (done) {
             mux.remove(this);
+        }
+    }
+
+    /** True once both directions were finished cleanly and everything received was read: no reset can follow. */
+    public boolean isFinished() {
+        lock.lock();
+        try {
+            return resetCode == null && finSent && finReceived && inbound.isEmpty();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -212,7 +285,7 @@ public final class MuxStream {
 
     /** After a local reset was marked: RESET to the peer, and the stream leaves its multiplexer. */
     private void tellPeerReset(ResetCode code, String reason) {
-        mux.send(FrameCodec.reset(id, code, reason));
+        mux.writer().sendFrame(FrameCodec.reset(id, code, reason));
         mux.remove(this);
     }
 
@@ -255,7 +328,21 @@ public final class MuxStream {
         }
     }
 
-    // --- called by the Multiplexer on the session's reader ---
+    /** Heap held for the reader now (what memory pressure sheds first). */
+    long retainedBytes() {
+        lock.lock();
+        try {
+            return inbound.retained();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long nanosSinceRead(long now) {
+        return now - lastReadNanos;
+    }
+
+    // --- called by the Multiplexer on the connection's reader ---
 
     void onOpenOk() {
         lock.lock();
@@ -273,6 +360,7 @@ public final class MuxStream {
     void onData(ByteBuffer payload) {
         String violation = null;
         ResetCode code = null;
+        int charge = 0;
         lock.lock();
         try {
             if (resetCode != null) {
@@ -287,14 +375,19 @@ public final class MuxStream {
                 violation = "DATA of " + n + " bytes exceeds the " + receiveAllowance + " bytes of credit granted";
             } else {
                 receiveAllowance -= n;
-                inbound.add(payload);
+                charge = inbound.add(payload);
                 changed.signalAll();
-                return;
             }
         } finally {
             lock.unlock();
         }
-        reset(code, violation);
+        if (violation != null) {
+            reset(code, violation);
+        } else if (charge > 0) {
+            // Charged outside the lock: going over the budget may reset other streams, whose locks we must not
+            // take while holding ours. A reset meanwhile released this charge already, so the sum stays right.
+            memory.chargeInbound(this, charge);
+        }
     }
 
     void onWindow(int increment) {
@@ -320,7 +413,7 @@ public final class MuxStream {
                 return;
             }
             finReceived = true;
-            done = finSent;
+            done = finSent && inbound.isEmpty();
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -336,13 +429,15 @@ public final class MuxStream {
         }
     }
 
-    /** The session is gone: wake everyone, send nothing. */
+    /** The connection is gone: wake everyone, abort the local socket, send nothing. */
     void terminate(String reason) {
         markReset(ResetCode.SESSION_CLOSING, reason, false);
         mux.remove(this);
     }
 
     private boolean markReset(ResetCode code, String reason, boolean byPeer) {
+        Runnable hook;
+        long released;
         lock.lock();
         try {
             if (resetCode != null || (finSent && finReceived && inbound.isEmpty())) {
@@ -351,12 +446,18 @@ public final class MuxStream {
             resetCode = code;
             resetReason = reason;
             resetByPeer = byPeer;
-            inbound.clear();
+            released = inbound.clear();
+            hook = abortHook;
+            abortHook = null;
             changed.signalAll();
-            return true;
         } finally {
             lock.unlock();
         }
+        memory.releaseInbound(released);
+        if (hook != null) {
+            hook.run();
+        }
+        return true;
     }
 
     private void throwIfReset() throws StreamResetException {

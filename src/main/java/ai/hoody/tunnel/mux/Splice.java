@@ -14,8 +14,10 @@ import java.nio.ByteBuffer;
  * client socket) and the driver (target socket) alike.
  *
  * <p>Threading: the calling virtual thread pumps socket → stream; a second virtual thread pumps stream → socket.
- * A FIN becomes {@code shutdownOutput()} and an EOF becomes a FIN, so half-close travels both ways; a RESET aborts
- * the socket (RST) and a socket error resets the stream.
+ * A FIN becomes {@code shutdownOutput()} and an EOF becomes a FIN, so half-close travels both ways. Every abnormal end
+ * — a RESET either way, the connection's end, a socket error — aborts the socket with a TCP reset, through the
+ * stream's abort hook, so a pump blocked in socket I/O is freed at once; only a stream finished cleanly both ways
+ * closes the socket normally. Nothing here is ever interrupted.
  */
 public final class Splice {
 
@@ -25,8 +27,9 @@ public final class Splice {
     private Splice() {
     }
 
-    /** Blocks until both directions are done; always closes the socket. */
+    /** Blocks until both directions are done; always closes the socket (a TCP reset unless the stream finished). */
     public static void run(MuxStream stream, Socket socket) {
+        stream.onAbort(() -> abort(socket));
         Thread outbound = Thread.ofVirtual().name("stream-" + stream.id() + "-to-socket")
                 .start(() -> streamToSocket(stream, socket));
         try {
@@ -34,10 +37,13 @@ public final class Splice {
             outbound.join();
         } catch (InterruptedException e) {
             stream.reset(ResetCode.CANCEL, "shutting down");
-            outbound.interrupt();
             Thread.currentThread().interrupt();
         } finally {
-            closeQuietly(socket);
+            if (stream.isFinished()) {
+                closeQuietly(socket);
+            } else {
+                abort(socket);
+            }
         }
     }
 
@@ -57,11 +63,10 @@ public final class Splice {
                 }
             }
         } catch (StreamResetException e) {
-            abort(socket);
+            // the abort hook closed the socket
         } catch (IOException e) {
-            // The socket broke, or the other pump aborted it after a reset; the stream must not outlive it.
+            // The socket broke, or the abort hook closed it after a reset; the stream must not outlive it.
             stream.reset(ResetCode.CANCEL, "socket closed: " + e.getMessage());
-            abort(socket);
         }
     }
 
@@ -76,17 +81,15 @@ public final class Splice {
             }
             socket.shutdownOutput();
         } catch (StreamResetException e) {
-            abort(socket);
+            // the abort hook closed the socket
         } catch (IOException e) {
             stream.reset(ResetCode.CANCEL, "socket closed: " + e.getMessage());
-            abort(socket);
         } catch (InterruptedException e) {
             stream.reset(ResetCode.CANCEL, "shutting down");
-            abort(socket);
         }
     }
 
-    /** Closes with RST so that the local peer sees an abort, not a clean end of data. */
+    /** Closes with RST so that the local peer sees an abort, not a clean end of data. Idempotent, never blocks. */
     public static void abort(Socket socket) {
         try {
             if (!socket.isClosed()) {

@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.protocol.Version;
+
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.GoAwayCode;
 import ai.hoody.tunnel.support.Ports;

@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.driver.KitUrl;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

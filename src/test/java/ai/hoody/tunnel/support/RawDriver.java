@@ -12,7 +12,9 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,10 +29,18 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
     public record Close(int code, String reason) {
     }
 
+    /**
+     * One client for every raw driver: a JDK client holds a selector thread and descriptors until it is garbage
+     * collected, which would blur the kit's own descriptor counts in leak tests.
+     */
+    private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
     private final BlockingQueue<ControlMessage> control = new LinkedBlockingQueue<>();
     private final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     private final CompletableFuture<Close> closed = new CompletableFuture<>();
     private final StringBuilder text = new StringBuilder();
+    /** Every message from the kit, in arrival order: {@code text:TYPE} or {@code binary:TYPE}. */
+    private final List<String> arrivals = new CopyOnWriteArrayList<>();
     private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
     private WebSocket ws;
     /** Like a real driver, answer the kit's PINGs, unless a test wants a driver that went silent. */
@@ -43,7 +53,7 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
     public static RawDriver connect(URI kitBase, String subprotocol) throws Exception {
         RawDriver d = new RawDriver();
         URI uri = URI.create("ws://" + kitBase.getHost() + ":" + kitBase.getPort() + Protocol.CONNECT_PATH);
-        d.ws = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols(subprotocol)
+        d.ws = CLIENT.newWebSocketBuilder().subprotocols(subprotocol)
                 .buildAsync(uri, d).get(10, TimeUnit.SECONDS);
         return d;
     }
@@ -82,6 +92,27 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
 
     public Frame nextFrame(Duration timeout) throws InterruptedException {
         return frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** What the kit sent so far, in order ({@code text:HELLO_OK}, {@code binary:OPEN}, ...). */
+    public List<String> arrivals() {
+        return List.copyOf(arrivals);
+    }
+
+    private static String typeOf(ControlMessage m) {
+        return switch (m) {
+            case ControlMessage.Hello ignored -> "HELLO";
+            case ControlMessage.HelloOk ignored -> "HELLO_OK";
+            case ControlMessage.Bind ignored -> "BIND";
+            case ControlMessage.BindOk ignored -> "BIND_OK";
+            case ControlMessage.BindErr ignored -> "BIND_ERR";
+            case ControlMessage.Unbind ignored -> "UNBIND";
+            case ControlMessage.BindRevoked ignored -> "BIND_REVOKED";
+            case ControlMessage.Ping ignored -> "PING";
+            case ControlMessage.Pong ignored -> "PONG";
+            case ControlMessage.GoAway ignored -> "GOAWAY";
+            case ControlMessage.Unknown u -> u.type();
+        };
     }
 
     /** Stop answering PINGs: the kit should find this driver dead. */
@@ -124,6 +155,7 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         if (last) {
             try {
                 ControlMessage m = ControlCodec.decode(text.toString());
+                arrivals.add("text:" + typeOf(m));
                 if (m instanceof ControlMessage.Ping p) {
                     if (answerPings) {
                         Thread.ofVirtual().start(() -> send(ControlCodec.encode(new ControlMessage.Pong(p.ts()))));
@@ -147,7 +179,9 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         binary.writeBytes(b);
         if (last) {
             try {
-                frames.add(FrameCodec.decode(ByteBuffer.wrap(binary.toByteArray())));
+                Frame f = FrameCodec.decode(ByteBuffer.wrap(binary.toByteArray()));
+                arrivals.add("binary:" + f.type());
+                frames.add(f);
             } catch (Exception e) {
                 throw new AssertionError("kit sent a bad frame", e);
             } finally {

@@ -3,7 +3,7 @@ package ai.hoody.tunnel.support;
 import ai.hoody.tunnel.driver.BindSpec;
 import ai.hoody.tunnel.driver.DriverEvents;
 import ai.hoody.tunnel.driver.DriverSession;
-import ai.hoody.tunnel.driver.KitAddress;
+import ai.hoody.tunnel.driver.KitUrl;
 import ai.hoody.tunnel.protocol.GoAwayCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,7 +29,7 @@ public final class TestDriver implements AutoCloseable {
 
     private TestDriver(URI kit, List<BindSpec> specs) {
         PrintStream out = new PrintStream(new LineSink(events), true, StandardCharsets.UTF_8);
-        this.session = new DriverSession(KitAddress.connectUri(kit.toString()), specs, new DriverEvents(out, System.err, true));
+        this.session = new DriverSession(KitUrl.parse(kit.toString()).connectUri(), specs, new DriverEvents(out, System.err, true));
         Thread.ofVirtual().name("test-driver").start(() -> {
             try {
                 exit.complete(session.run());

@@ -2,7 +2,7 @@ package ai.hoody.tunnel.kit.admin;
 
 import ai.hoody.tunnel.kit.KitLifecycle;
 
-import ai.hoody.tunnel.cli.Version;
+import ai.hoody.tunnel.protocol.Version;
 import ai.hoody.tunnel.kit.Binding;
 import ai.hoody.tunnel.kit.BindingTable;
 import ai.hoody.tunnel.kit.FdBudget;

@@ -1,6 +1,6 @@
 package ai.hoody.tunnel.kit.admin;
 
-import ai.hoody.tunnel.cli.Version;
+import ai.hoody.tunnel.protocol.Version;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.Frame;
 import ai.hoody.tunnel.protocol.FrameCodec;

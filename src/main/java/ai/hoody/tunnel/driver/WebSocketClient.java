@@ -1,6 +1,8 @@
 package ai.hoody.tunnel.driver;
 
-import ai.hoody.tunnel.mux.FrameTransport;
+import ai.hoody.tunnel.mux.FrameWriter;
+import ai.hoody.tunnel.mux.Outbound;
+import ai.hoody.tunnel.mux.WireSocket;
 import ai.hoody.tunnel.protocol.Protocol;
 
 import javax.net.ssl.SSLException;
@@ -22,6 +24,8 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,28 +33,36 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The driver's end of the WebSocket: an RFC 6455 client on one blocking socket (TLS for {@code wss}).
+ * The driver's end of the WebSocket: an RFC 6455 client on one blocking socket (TLS for {@code wss}), the driver's
+ * {@link WireSocket}.
  *
- * <p>Threading: one virtual thread reads, and hands each whole message to the {@link Receiver} on itself — no
- * hand-off to another thread per frame, which is what the JDK's {@code java.net.http} client costs (selector thread →
- * worker → our thread; bench/PROFILE-NOTES.md measured ~8 context switches per 64 KiB frame in the driver). Any
- * thread may send: a lock keeps whole frames together, and each frame leaves in one {@code write}.
+ * <p>Threading: one virtual thread reads ({@code driver-ws-reader}) and hands each whole message to the
+ * {@link Receiver} on itself — no hand-off to another thread per frame. It never writes: a WebSocket ping it reads is
+ * answered through the connection's {@link FrameWriter}, and so is the kit's close. Only the writer's thread calls
+ * {@link #write}, which masks a whole batch into one buffer and writes it with one system call. So a congested uplink
+ * can stall only the writer, never the reader, and nothing ever interrupts a thread blocked on this socket.
  *
  * <p>Only what the data plane needs: one subprotocol, no extensions, no redirects, no proxy. Messages are bounded by
  * {@link #MAX_MESSAGE_BYTES}; the kit's own messages are at most 65,541 bytes (a full DATA frame).
  */
-final class WebSocketTransport implements FrameTransport {
+final class WebSocketClient implements WireSocket {
 
-    /** What the transport delivers: whole messages, then the end (exactly once). */
+    /** What the reader delivers: whole messages, then the end (exactly once). */
     interface Receiver {
-        void onControl(String text);
+        void onText(String text);
 
-        void onFrame(ByteBuffer frame);
+        void onBinary(ByteBuffer frame);
+
+        /** The kit started the closing handshake: answer it (through the writer). */
+        void onCloseFrame(int code);
+
+        /** The kit broke RFC 6455: close with {@code code} (1002, 1007 or 1009) through the writer. */
+        void onViolation(int code, String reason);
 
         void onClosed(int code, String reason);
     }
@@ -58,45 +70,47 @@ final class WebSocketTransport implements FrameTransport {
     /** Far above anything the kit sends; a peer that sends more is broken (close 1009). */
     static final int MAX_MESSAGE_BYTES = 1 << 20;
     private static final int MAX_HANDSHAKE_BYTES = 16 * 1024;
+    /** The write buffer a batch is masked into; larger batches go out in several writes of this size. */
+    private static final int WRITE_BUFFER_BYTES = 256 * 1024;
     private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     private static final int OP_CONTINUATION = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9, OP_PONG = 0xA;
-    private static final int CLOSE_NO_STATUS = 1005, CLOSE_ABNORMAL = 1006, CLOSE_TOO_BIG = 1009;
+    private static final int CLOSE_NO_STATUS = 1005, CLOSE_ABNORMAL = 1006, CLOSE_BAD_DATA = 1007, CLOSE_TOO_BIG = 1009;
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
-    private final Receiver receiver;
-    private final ReentrantLock writeLock = new ReentrantLock();
-    /**
-     * Masking keys must be unpredictable to intermediaries (RFC 6455 §5.3): drawn from a {@link SecureRandom}, 64 keys
-     * at a time, since one call per frame showed in profiles. Guarded by {@link #writeLock}.
-     */
+    /** Masking keys must be unpredictable to intermediaries (RFC 6455 §5.3): 64 at a time from a {@link SecureRandom}. */
     private final SecureRandom maskKeys = new SecureRandom();
     private final byte[] keyPool = new byte[256];
     private int keyPoolAt = keyPool.length;
-    private final AtomicBoolean closeSent = new AtomicBoolean();
+    /** Written by the writer's thread only. */
+    private byte[] buffer = new byte[16 * 1024];
+    /** Our close frame is written / the kit's was read / we failed the connection (RFC 6455 §7.1.7). */
+    private volatile boolean closeSent;
+    private volatile boolean closeReceived;
+    private volatile boolean failing;
     private final AtomicBoolean ended = new AtomicBoolean();
+    private volatile Receiver receiver;
+    private volatile FrameWriter writer;
 
-    private WebSocketTransport(Socket socket, DataInputStream in, Receiver receiver) throws IOException {
+    private WebSocketClient(Socket socket, DataInputStream in) throws IOException {
         this.socket = socket;
         this.in = in;
         this.out = socket.getOutputStream();
-        this.receiver = receiver;
     }
 
     /**
-     * Connects, upgrades with subprotocol {@value Protocol#SUBPROTOCOL_V1} and starts the reader. {@code wss} uses
-     * the JDK's default trust store ({@code -Djavax.net.ssl.trustStore=…} to trust a private CA); it is only loaded
-     * for {@code wss}, which keeps it off the start-up path of a {@code ws} driver.
+     * Connects and upgrades with subprotocol {@value Protocol#SUBPROTOCOL_V1}; call {@link #start} to read. {@code wss}
+     * uses the JDK's default trust store ({@code -Djavax.net.ssl.trustStore=…} to trust a private CA); it is only
+     * loaded for {@code wss}, which keeps it off the start-up path of a {@code ws} driver.
      */
-    static WebSocketTransport connect(URI uri, Receiver receiver, Duration timeout) throws IOException, InterruptedException {
-        return connect(uri, receiver, timeout, null);
+    static WebSocketClient connect(URI uri, Duration timeout) throws IOException, InterruptedException {
+        return connect(uri, timeout, null);
     }
 
-    /** As {@link #connect(URI, Receiver, Duration)}, with the given TLS socket factory (null: the JDK's default). */
-    static WebSocketTransport connect(URI uri, Receiver receiver, Duration timeout, SSLSocketFactory tlsFactory)
-            throws IOException, InterruptedException {
+    /** As {@link #connect(URI, Duration)}, with the given TLS socket factory (null: the JDK's default). */
+    static WebSocketClient connect(URI uri, Duration timeout, SSLSocketFactory tlsFactory) throws IOException, InterruptedException {
         boolean tls = "wss".equalsIgnoreCase(uri.getScheme());
         String host = uri.getHost();
         int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -112,9 +126,7 @@ final class WebSocketTransport implements FrameTransport {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             upgrade(uri, host, port, tls, socket.getOutputStream(), in);
             socket.setSoTimeout(0);
-            WebSocketTransport t = new WebSocketTransport(socket, in, receiver);
-            Thread.ofVirtual().name("driver-ws-reader").start(t::readLoop);
-            return t;
+            return new WebSocketClient(socket, in);
         } catch (IOException e) {
             closeQuietly(socket);
             if (Thread.interrupted()) {
@@ -122,6 +134,15 @@ final class WebSocketTransport implements FrameTransport {
             }
             throw describe(uri, e, millis);
         }
+    }
+
+    /**
+     * Starts the reader. {@code writer} is the connection's, through which pings and the kit's close are answered.
+     */
+    void start(Receiver receiver, FrameWriter writer) {
+        this.receiver = receiver;
+        this.writer = writer;
+        Thread.ofVirtual().name("driver-ws-reader").start(this::readLoop);
     }
 
     private static IOException describe(URI uri, IOException e, int millis) {
@@ -224,49 +245,76 @@ final class WebSocketTransport implements FrameTransport {
         }
     }
 
-    // --- FrameTransport ---
+    // --- WireSocket: the writer's side ---
 
+    /** Masks the batch into one buffer and writes it; a batch above the buffer's size goes out in several writes. */
     @Override
-    public void sendFrame(byte[] frame) {
-        send(OP_BINARY, frame);
-    }
-
-    @Override
-    public void sendControl(String json) {
-        send(OP_TEXT, json.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Sends a close frame (once) and lets the reader finish when the kit answers with its own. */
-    @Override
-    public void close(int code, String reason) {
-        if (closeSent.compareAndSet(false, true)) {
-            byte[] why = Protocol.closeReason(reason).getBytes(StandardCharsets.UTF_8);
-            byte[] payload = new byte[2 + why.length];
-            payload[0] = (byte) (code >> 8);
-            payload[1] = (byte) code;
-            System.arraycopy(why, 0, payload, 2, why.length);
-            send(OP_CLOSE, payload);
+    public void write(List<Outbound> batch) throws IOException {
+        int at = 0;
+        for (Outbound m : batch) {
+            if (closeSent) {
+                break; // nothing may follow a close frame
+            }
+            byte[] payload;
+            int opcode;
+            switch (m) {
+                case Outbound.Text t -> {
+                    payload = t.json().getBytes(StandardCharsets.UTF_8);
+                    opcode = OP_TEXT;
+                }
+                case Outbound.Binary b -> {
+                    payload = b.frame();
+                    opcode = OP_BINARY;
+                }
+                case Outbound.Pong p -> {
+                    payload = p.payload();
+                    opcode = OP_PONG;
+                }
+                case Outbound.Close c -> {
+                    payload = closePayload(c.code(), c.reason());
+                    opcode = OP_CLOSE;
+                    closeSent = true;
+                }
+            }
+            int need = maskedLength(payload.length);
+            if (at + need > buffer.length) {
+                if (at > 0) {
+                    out.write(buffer, 0, at);
+                    at = 0;
+                }
+                if (need > buffer.length) {
+                    buffer = new byte[Math.max(need, Math.min(WRITE_BUFFER_BYTES, buffer.length * 2))];
+                }
+            }
+            at = mask(opcode, payload, nextMaskKey(), buffer, at);
+        }
+        if (at > 0) {
+            out.write(buffer, 0, at);
+        }
+        if (closeSent && (closeReceived || failing)) {
+            // The closing handshake is complete (or we failed the connection): the TCP connection can go; the reader
+            // sees it end and reports the close.
+            closeQuietly(socket);
+            return;
+        }
+        if (buffer.length < WRITE_BUFFER_BYTES && at > buffer.length / 2) {
+            buffer = new byte[Math.min(WRITE_BUFFER_BYTES, buffer.length * 2)]; // grow for bulk, once
         }
     }
 
     /** Closes at once, without a close handshake: the peer is gone or not answering. */
-    void abort() {
+    @Override
+    public void abort(String reason) {
         closeQuietly(socket);
     }
 
-    private void send(int opcode, byte[] payload) {
-        writeLock.lock();
-        try {
-            if (opcode != OP_CLOSE && closeSent.get()) {
-                return; // nothing may follow a close frame
-            }
-            out.write(maskedFrame(opcode, payload, nextMaskKey()));
-        } catch (IOException e) {
-            // A broken socket: the reader sees it too and reports the end once.
-            closeQuietly(socket);
-        } finally {
-            writeLock.unlock();
-        }
+    private static byte[] closePayload(int code, String reason) {
+        byte[] why = Protocol.closeReason(reason).getBytes(StandardCharsets.UTF_8);
+        byte[] payload = new byte[2 + why.length];
+        payload[0] = (byte) (code >> 8);
+        payload[1] = (byte) code;
+        System.arraycopy(why, 0, payload, 2, why.length);
+        return payload;
     }
 
     private int nextMaskKey() {
@@ -279,41 +327,57 @@ final class WebSocketTransport implements FrameTransport {
         return (keyPool[at] & 0xFF) << 24 | (keyPool[at + 1] & 0xFF) << 16 | (keyPool[at + 2] & 0xFF) << 8 | (keyPool[at + 3] & 0xFF);
     }
 
-    /** One client frame (RFC 6455 §5.2): FIN, opcode, MASK bit, length, key, payload XOR key — one array, one copy. */
+    static int maskedLength(int payloadLength) {
+        return (payloadLength < 126 ? 2 : payloadLength < 65536 ? 4 : 10) + 4 + payloadLength;
+    }
+
+    /** One client frame (RFC 6455 §5.2) as a new array: FIN, opcode, MASK bit, length, key, payload XOR key. */
     static byte[] maskedFrame(int opcode, byte[] payload, int maskKey) {
+        byte[] frame = new byte[maskedLength(payload.length)];
+        mask(opcode, payload, maskKey, frame, 0);
+        return frame;
+    }
+
+    /**
+     * Writes one client frame into {@code dst} at {@code at} — the only copy of the payload on the way out.
+     *
+     * @return the index after the frame
+     */
+    static int mask(int opcode, byte[] payload, int maskKey, byte[] dst, int at) {
         int n = payload.length;
-        int header = n < 126 ? 2 : n < 65536 ? 4 : 10;
-        byte[] frame = new byte[header + 4 + n];
-        frame[0] = (byte) (0x80 | opcode);
+        dst[at] = (byte) (0x80 | opcode);
         if (n < 126) {
-            frame[1] = (byte) (0x80 | n);
+            dst[at + 1] = (byte) (0x80 | n);
+            at += 2;
         } else if (n < 65536) {
-            frame[1] = (byte) (0x80 | 126);
-            frame[2] = (byte) (n >> 8);
-            frame[3] = (byte) n;
+            dst[at + 1] = (byte) (0x80 | 126);
+            dst[at + 2] = (byte) (n >> 8);
+            dst[at + 3] = (byte) n;
+            at += 4;
         } else {
-            frame[1] = (byte) (0x80 | 127);
+            dst[at + 1] = (byte) (0x80 | 127);
             for (int i = 0; i < 8; i++) {
-                frame[2 + i] = (byte) ((long) n >>> (56 - 8 * i));
+                dst[at + 2 + i] = (byte) ((long) n >>> (56 - 8 * i));
             }
+            at += 10;
         }
-        int at = header;
-        frame[at] = (byte) (maskKey >>> 24);
-        frame[at + 1] = (byte) (maskKey >>> 16);
-        frame[at + 2] = (byte) (maskKey >>> 8);
-        frame[at + 3] = (byte) maskKey;
+        dst[at] = (byte) (maskKey >>> 24);
+        dst[at + 1] = (byte) (maskKey >>> 16);
+        dst[at + 2] = (byte) (maskKey >>> 8);
+        dst[at + 3] = (byte) maskKey;
+        int key = at;
         int body = at + 4;
         // Eight bytes at a time: byte i of the payload is XORed with key byte i % 4.
-        long k = (frame[at] & 0xFFL) | (frame[at + 1] & 0xFFL) << 8 | (frame[at + 2] & 0xFFL) << 16 | (frame[at + 3] & 0xFFL) << 24;
+        long k = (dst[key] & 0xFFL) | (dst[key + 1] & 0xFFL) << 8 | (dst[key + 2] & 0xFFL) << 16 | (dst[key + 3] & 0xFFL) << 24;
         k |= k << 32;
         int i = 0;
         for (; i + 8 <= n; i += 8) {
-            LONGS.set(frame, body + i, (long) LONGS.get(payload, i) ^ k);
+            LONGS.set(dst, body + i, (long) LONGS.get(payload, i) ^ k);
         }
         for (; i < n; i++) {
-            frame[body + i] = (byte) (payload[i] ^ frame[at + (i & 3)]);
+            dst[body + i] = (byte) (payload[i] ^ dst[key + (i & 3)]);
         }
-        return frame;
+        return body + n;
     }
 
     // --- the reader ---
@@ -331,7 +395,7 @@ final class WebSocketTransport implements FrameTransport {
                 boolean fin = (b0 & 0x80) != 0;
                 int opcode = b0 & 0x0F;
                 if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) {
-                    throw new ProtocolViolation("a kit frame with RSV bits or a mask");
+                    throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a kit frame with RSV bits or a mask");
                 }
                 long length = b1 & 0x7F;
                 if (length == 126) {
@@ -341,38 +405,39 @@ final class WebSocketTransport implements FrameTransport {
                 }
                 if (opcode >= OP_CLOSE) { // control frames: short, never fragmented
                     if (!fin || length > 125) {
-                        throw new ProtocolViolation("a fragmented or oversized control frame");
+                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a fragmented or oversized control frame");
                     }
                     byte[] payload = new byte[(int) length];
                     in.readFully(payload);
                     switch (opcode) {
-                        case OP_PING -> send(OP_PONG, payload);
+                        case OP_PING -> writer.sendPong(payload);
                         case OP_PONG -> {
                         }
                         case OP_CLOSE -> {
                             code = payload.length >= 2 ? (payload[0] & 0xFF) << 8 | (payload[1] & 0xFF) : CLOSE_NO_STATUS;
                             reason = payload.length > 2 ? new String(payload, 2, payload.length - 2, StandardCharsets.UTF_8) : "";
-                            close(code == CLOSE_NO_STATUS ? Protocol.CLOSE_NORMAL : code, ""); // echo, if we did not start it
-                            return;
+                            closeReceived = true;
+                            if (closeSent) {
+                                return; // we started it and the kit answered: done (the finally closes the socket)
+                            }
+                            receiver.onCloseFrame(code); // echoed by the writer, which then closes the socket
+                            continue;
                         }
-                        default -> throw new ProtocolViolation("unknown control opcode " + opcode);
+                        default -> throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "unknown control opcode " + opcode);
                     }
                     continue;
                 }
                 long total = (message == null ? 0 : messageLength) + length;
                 if (length < 0 || total > MAX_MESSAGE_BYTES) {
-                    code = CLOSE_TOO_BIG;
-                    reason = "a message above " + MAX_MESSAGE_BYTES + " bytes";
-                    close(CLOSE_TOO_BIG, reason);
-                    return;
+                    throw new ProtocolViolation(CLOSE_TOO_BIG, "a message above " + MAX_MESSAGE_BYTES + " bytes");
                 }
                 if (opcode == OP_CONTINUATION) {
                     if (message == null) {
-                        throw new ProtocolViolation("a continuation frame outside a message");
+                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a continuation frame outside a message");
                     }
                 } else if (opcode == OP_TEXT || opcode == OP_BINARY) {
                     if (message != null) {
-                        throw new ProtocolViolation("a new message inside a fragmented one");
+                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a new message inside a fragmented one");
                     }
                     if (fin) { // the usual case: one frame, read straight into its own array
                         byte[] payload = new byte[(int) length];
@@ -384,7 +449,7 @@ final class WebSocketTransport implements FrameTransport {
                     messageLength = 0;
                     messageOpcode = opcode;
                 } else {
-                    throw new ProtocolViolation("unknown opcode " + opcode);
+                    throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "unknown opcode " + opcode);
                 }
                 if (message.length < total) {
                     message = Arrays.copyOf(message, (int) Math.min(MAX_MESSAGE_BYTES, Math.max(total, 2L * message.length)));
@@ -397,11 +462,21 @@ final class WebSocketTransport implements FrameTransport {
                 }
             }
         } catch (ProtocolViolation e) {
-            code = Protocol.CLOSE_PROTOCOL_ERROR;
+            code = e.code;
             reason = e.getMessage();
-            close(code, reason);
+            // Our close frame goes out through the writer; what the kit still sends cannot be parsed any more and is
+            // dropped until it closes the connection (or the connection's close deadline cuts it).
+            failing = true;
+            receiver.onViolation(e.code, e.getMessage());
+            try {
+                in.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+                // closed: what we were waiting for
+            }
         } catch (IOException e) {
-            reason = e instanceof EOFException ? "the kit closed the connection" : String.valueOf(e.getMessage());
+            if (code == CLOSE_ABNORMAL) {
+                reason = e instanceof EOFException ? "the kit closed the connection" : String.valueOf(e.getMessage());
+            } // else: the kit's close frame came first, and its code and reason are what the end is
         } finally {
             closeQuietly(socket);
             if (ended.compareAndSet(false, true)) {
@@ -410,11 +485,17 @@ final class WebSocketTransport implements FrameTransport {
         }
     }
 
-    private void deliver(int opcode, byte[] payload, int length) {
+    private void deliver(int opcode, byte[] payload, int length) throws ProtocolViolation {
         if (opcode == OP_TEXT) {
-            receiver.onControl(new String(payload, 0, length, StandardCharsets.UTF_8));
+            try {
+                String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload, 0, length)).toString();
+                receiver.onText(text);
+            } catch (CharacterCodingException e) {
+                throw new ProtocolViolation(CLOSE_BAD_DATA, "a text message that is not UTF-8");
+            }
         } else {
-            receiver.onFrame(ByteBuffer.wrap(payload, 0, length));
+            receiver.onBinary(ByteBuffer.wrap(payload, 0, length));
         }
     }
 
@@ -426,10 +507,13 @@ final class WebSocketTransport implements FrameTransport {
         }
     }
 
-    /** The kit broke RFC 6455: close 1002. */
+    /** The kit broke RFC 6455: close with {@code code} (1002, 1007 or 1009). */
     private static final class ProtocolViolation extends IOException {
-        ProtocolViolation(String message) {
+        final int code;
+
+        ProtocolViolation(int code, String message) {
             super(message);
+            this.code = code;
         }
     }
 

@@ -1,4 +1,4 @@
-package ai.hoody.tunnel.cli;
+package ai.hoody.tunnel.protocol;
 
 import java.io.IOException;
 import java.io.InputStream;

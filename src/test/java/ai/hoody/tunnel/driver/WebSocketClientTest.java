@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.driver;
 
+import ai.hoody.tunnel.mux.FrameWriter;
+import ai.hoody.tunnel.mux.MemoryAccount;
 import ai.hoody.tunnel.protocol.Protocol;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -42,30 +44,50 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * against a kit exercises the ordinary path.)
  */
 @Timeout(30)
-class WebSocketTransportTest {
+class WebSocketClientTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
     private final ServerSocket server;
     private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
-    private final WebSocketTransport.Receiver receiver = new WebSocketTransport.Receiver() {
+    /** The client under test and the writer its messages go through (as the driver's connection has one). */
+    private volatile FrameWriter writer;
+    private final WebSocketClient.Receiver receiver = new WebSocketClient.Receiver() {
         @Override
-        public void onControl(String text) {
+        public void onText(String text) {
             received.add(text);
         }
 
         @Override
-        public void onFrame(ByteBuffer frame) {
+        public void onBinary(ByteBuffer frame) {
             byte[] b = new byte[frame.remaining()];
             frame.get(b);
             received.add(b);
         }
 
         @Override
+        public void onCloseFrame(int code) {
+            writer.close(code == 1005 ? 1000 : code, "");
+        }
+
+        @Override
+        public void onViolation(int code, String reason) {
+            writer.close(code, reason);
+        }
+
+        @Override
         public void onClosed(int code, String reason) {
             received.add(new Closed(code, reason));
+            writer.stop();
         }
     };
+
+    /** Starts reading, with a writer of its own in front of the client. */
+    private WebSocketClient started(WebSocketClient c) {
+        writer = new FrameWriter("test", c, FrameWriter.Limits.DEFAULT, MemoryAccount.UNLIMITED, why -> c.abort(why));
+        c.start(receiver, writer);
+        return c;
+    }
 
     record Closed(int code, String reason) {
     }
@@ -74,7 +96,7 @@ class WebSocketTransportTest {
     record ClientFrame(boolean fin, int opcode, byte[] payload) {
     }
 
-    WebSocketTransportTest() throws IOException {
+    WebSocketClientTest() throws IOException {
         server = new ServerSocket(0);
     }
 
@@ -101,13 +123,13 @@ class WebSocketTransportTest {
                 .contains("Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1);
         String key = head.lines().filter(l -> l.startsWith("Sec-WebSocket-Key: ")).findFirst().orElseThrow().substring(19);
         String reply = answer != null ? answer : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: " + WebSocketTransport.expectedAccept(key) + "\r\n"
+                + "Sec-WebSocket-Accept: " + WebSocketClient.expectedAccept(key) + "\r\n"
                 + "Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1 + "\r\n\r\n";
         s.getOutputStream().write(reply.getBytes(StandardCharsets.US_ASCII));
         return s;
     }
 
-    private WebSocketTransport connectWith(String answer, Socket[] serverSide) throws Exception {
+    private WebSocketClient connectWith(String answer, Socket[] serverSide) throws Exception {
         Thread t = Thread.ofVirtual().start(() -> {
             try {
                 serverSide[0] = accept(answer);
@@ -116,7 +138,7 @@ class WebSocketTransportTest {
             }
         });
         try {
-            return WebSocketTransport.connect(uri(), receiver, TIMEOUT);
+            return started(WebSocketClient.connect(uri(), TIMEOUT));
         } finally {
             t.join();
         }
@@ -171,7 +193,7 @@ class WebSocketTransportTest {
 
     @Test
     void theAcceptKeyIsTheOneOfRfc6455() {
-        assertThat(WebSocketTransport.expectedAccept("dGhlIHNhbXBsZSBub25jZQ==")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assertThat(WebSocketClient.expectedAccept("dGhlIHNhbXBsZSBub25jZQ==")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     @ParameterizedTest
@@ -179,7 +201,7 @@ class WebSocketTransportTest {
     void masksEveryLengthAndEncodesItsLength(int length) throws IOException {
         byte[] payload = new byte[length];
         new Random(length).nextBytes(payload);
-        byte[] frame = WebSocketTransport.maskedFrame(0x2, payload, 0xA1B2C3D4);
+        byte[] frame = WebSocketClient.maskedFrame(0x2, payload, 0xA1B2C3D4);
         ClientFrame read = clientFrame(new DataInputStream(new java.io.ByteArrayInputStream(frame)));
         assertThat(read.fin()).isTrue();
         assertThat(read.opcode()).isEqualTo(0x2);
@@ -190,7 +212,7 @@ class WebSocketTransportTest {
     @Test
     void deliversWholeMessagesIncludingFragmentedOnesAndAnswersPings() throws Exception {
         Socket[] s = new Socket[1];
-        WebSocketTransport t = connectWith(null, s);
+        WebSocketClient t = connectWith(null, s);
         OutputStream out = s[0].getOutputStream();
         DataInputStream in = new DataInputStream(s[0].getInputStream());
 
@@ -212,8 +234,8 @@ class WebSocketTransportTest {
         serverFrame(out, true, 0x0, "\"PONG\",\"ts\":2}".getBytes(StandardCharsets.UTF_8));
         assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"type\":\"PONG\",\"ts\":2}");
 
-        t.sendFrame(new byte[] {1, 2, 3});
-        t.sendControl("{\"type\":\"PONG\",\"ts\":3}");
+        writer.sendFrame(new byte[] {1, 2, 3});
+        writer.sendControl("{\"type\":\"PONG\",\"ts\":3}");
         ClientFrame data = clientFrame(in);
         assertThat(data.opcode()).isEqualTo(0x2);
         assertThat(data.payload()).containsExactly(1, 2, 3);
@@ -225,7 +247,7 @@ class WebSocketTransportTest {
     @Test
     void aCloseFromTheKitIsEchoedAndReportedOnce() throws Exception {
         Socket[] s = new Socket[1];
-        WebSocketTransport t = connectWith(null, s);
+        WebSocketClient t = connectWith(null, s);
         byte[] why = "bye".getBytes(StandardCharsets.UTF_8);
         byte[] payload = new byte[2 + why.length];
         payload[0] = (byte) (1008 >> 8);
@@ -236,17 +258,17 @@ class WebSocketTransportTest {
         assertThat(echo.opcode()).isEqualTo(0x8);
         assertThat(((echo.payload()[0] & 0xFF) << 8) | (echo.payload()[1] & 0xFF)).isEqualTo(1008);
         assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo(new Closed(1008, "bye"));
-        t.abort();
-        t.sendControl("{}"); // after the end: dropped, no second report
+        t.abort("test");
+        writer.sendControl("{}"); // after the end: dropped, no second report
         assertThat(received.poll(300, TimeUnit.MILLISECONDS)).isNull();
     }
 
     @Test
     void theDriverStartsTheCloseHandshakeAndFinishesOnTheKitsAnswer() throws Exception {
         Socket[] s = new Socket[1];
-        WebSocketTransport t = connectWith(null, s);
-        t.close(1000, "driver stopping");
-        t.sendControl("{\"type\":\"PING\",\"ts\":1}"); // nothing may follow a close frame
+        WebSocketClient t = connectWith(null, s);
+        writer.close(1000, "driver stopping");
+        writer.sendControl("{\"type\":\"PING\",\"ts\":1}"); // nothing may follow a close frame
         DataInputStream in = new DataInputStream(s[0].getInputStream());
         ClientFrame close = clientFrame(in);
         assertThat(close.opcode()).isEqualTo(0x8);
@@ -342,15 +364,15 @@ class WebSocketTransportTest {
                     throw new AssertionError(e);
                 }
             });
-            WebSocketTransport t = WebSocketTransport.connect(URI.create("wss://localhost:" + port + Protocol.CONNECT_PATH),
-                    receiver, TIMEOUT, tls.trustingClient());
+            WebSocketClient t = started(WebSocketClient.connect(URI.create("wss://localhost:" + port + Protocol.CONNECT_PATH),
+                    TIMEOUT, tls.trustingClient()));
             acceptor.join();
             assertThat(((SSLSocket) s[0]).getSession().getProtocol()).startsWith("TLSv1.");
-            t.sendFrame(new byte[] {9, 8, 7});
+            writer.sendFrame(new byte[] {9, 8, 7});
             assertThat(clientFrame(new DataInputStream(s[0].getInputStream())).payload()).containsExactly(9, 8, 7);
             serverFrame(s[0].getOutputStream(), true, 0x1, "{\"type\":\"PONG\",\"ts\":5}".getBytes(StandardCharsets.UTF_8));
             assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"type\":\"PONG\",\"ts\":5}");
-            t.abort();
+            t.abort("test");
         }
     }
 
@@ -369,10 +391,10 @@ class WebSocketTransportTest {
                 }
             });
             // The certificate names localhost, not 127.0.0.1:
-            assertThatThrownBy(() -> WebSocketTransport.connect(URI.create("wss://127.0.0.1:" + port + "/"), receiver, TIMEOUT,
+            assertThatThrownBy(() -> WebSocketClient.connect(URI.create("wss://127.0.0.1:" + port + "/"), TIMEOUT,
                     tls.trustingClient())).isInstanceOf(IOException.class).hasMessageContaining("TLS failed");
             // A self-signed certificate is not in the JDK's trust store:
-            assertThatThrownBy(() -> WebSocketTransport.connect(URI.create("wss://localhost:" + port + "/"), receiver, TIMEOUT))
+            assertThatThrownBy(() -> WebSocketClient.connect(URI.create("wss://localhost:" + port + "/"), TIMEOUT))
                     .isInstanceOf(IOException.class).hasMessageContaining("TLS failed");
             acceptor.join(5_000);
         }
@@ -384,7 +406,7 @@ class WebSocketTransportTest {
         try (ServerSocket gone = new ServerSocket(0)) {
             port = gone.getLocalPort();
         }
-        assertThatThrownBy(() -> WebSocketTransport.connect(URI.create("ws://127.0.0.1:" + port + "/"), receiver, TIMEOUT))
+        assertThatThrownBy(() -> WebSocketClient.connect(URI.create("ws://127.0.0.1:" + port + "/"), TIMEOUT))
                 .isInstanceOf(IOException.class).hasMessageContaining("connection refused");
     }
 }

@@ -1,0 +1,171 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.mux.TunnelConnection;
+import ai.hoody.tunnel.protocol.ControlCodec;
+import ai.hoody.tunnel.protocol.ControlMessage;
+import ai.hoody.tunnel.protocol.MalformedMessageException;
+import ai.hoody.tunnel.protocol.Protocol;
+import io.quarkus.websockets.next.CloseReason;
+import io.quarkus.websockets.next.WebSocketConnection;
+import io.vertx.core.buffer.Buffer;
+import org.jboss.logging.Logger;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One driver WebSocket on the kit, from the upgrade to its close: it owns the handshake — the pre-auth slot, the HELLO
+ * deadline, HELLO itself (a new session or a resume) — and afterwards hands every message to the session's
+ * {@link TunnelConnection}. Threading: every method runs on the socket's Vert.x event loop, one at a time, and never
+ * blocks.
+ */
+final class DriverSocket {
+
+    private static final Logger LOG = Logger.getLogger(DriverSocket.class);
+
+    private final WebSocketConnection ws;
+    private final KitContext kit;
+    private final VertxWireSocket wire;
+    private boolean preAuth;
+    /** Set once the kit decided to close before HELLO: whatever the driver still sends is ignored. */
+    private boolean rejected;
+    private long helloTimer = -1;
+    /** The session's connection on this socket, once HELLO was answered. */
+    private TunnelConnection connection;
+
+    DriverSocket(WebSocketConnection ws, KitContext kit) {
+        this.ws = ws;
+        this.kit = kit;
+        this.wire = new VertxWireSocket(ws);
+    }
+
+    void onOpen() {
+        if (!Protocol.SUBPROTOCOL_V1.equals(ws.subprotocol())) {
+            // The upgrade check refuses these with 400; this guards a misconfigured supported-subprotocols list.
+            reject("subprotocol", Protocol.CLOSE_PROTOCOL_ERROR, "subprotocol " + Protocol.SUBPROTOCOL_V1 + " required");
+            return;
+        }
+        if (!kit.sessions.tryEnterPreAuth()) {
+            reject("pre_auth_cap", Protocol.CLOSE_TRY_AGAIN_LATER,
+                    "too many connections waiting for HELLO (" + kit.config.maxPreAuthConnections() + ")");
+            return;
+        }
+        preAuth = true;
+        kit.metrics.preAuthGauge().incrementAndGet();
+        long millis = kit.config.helloTimeout().toMillis();
+        helloTimer = kit.vertx.setTimer(millis, id -> {
+            helloTimer = -1;
+            if (connection == null) {
+                reject("timeout", Protocol.CLOSE_POLICY, "no HELLO within " + millis + " ms");
+            }
+        });
+    }
+
+    void onText(String text) {
+        if (rejected) {
+            return;
+        }
+        if (connection != null) {
+            connection.onText(text);
+        } else {
+            hello(text);
+        }
+    }
+
+    void onBinary(Buffer message) {
+        if (rejected) {
+            return;
+        }
+        if (connection == null) {
+            reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO");
+            return;
+        }
+        connection.onBinary(ByteBuffer.wrap(message.getBytes()));
+    }
+
+    /** A WebSocket ping or pong from the driver: a sign of life, like any message. */
+    void onPingOrPong() {
+        if (connection != null) {
+            connection.heard();
+        }
+    }
+
+    void onClose() {
+        leavePreAuth();
+        if (helloTimer >= 0) {
+            kit.vertx.cancelTimer(helloTimer);
+        }
+        if (connection != null) {
+            connection.onSocketClosed("socket closed: " + ws.closeReason());
+        }
+    }
+
+    private void hello(String text) {
+        ControlMessage message;
+        try {
+            message = ControlCodec.decode(text);
+        } catch (MalformedMessageException e) {
+            reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "bad HELLO: " + e.getMessage());
+            return;
+        }
+        if (!(message instanceof ControlMessage.Hello hello)) {
+            reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "the first message must be HELLO");
+            return;
+        }
+        if (hello.version() != Protocol.VERSION) {
+            reject("version", Protocol.CLOSE_PROTOCOL_ERROR, "unsupported protocol version " + hello.version()
+                    + "; this kit speaks " + Protocol.VERSION);
+            return;
+        }
+        if (kit.sessions.isDraining()) {
+            reject("shutting_down", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit is shutting down");
+            return;
+        }
+        leavePreAuth();
+        String peer = ws.handshakeRequest().remoteAddress();
+        if (hello.resume() != null) {
+            connection = resume(hello.resume(), peer);
+            if (connection != null) {
+                return;
+            }
+        }
+        int cap = kit.config.maxStreamsPerSession();
+        int maxStreams = hello.maxStreams() == 0 ? cap : Math.min(hello.maxStreams(), cap);
+        KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(), peer, maxStreams,
+                wire, kit);
+        kit.sessions.add(created);
+        connection = created.connection();
+        LOG.infof("session %s opened by %s (%s %s), maxStreams %d", created.id(), peer, hello.clientName(),
+                hello.clientVersion(), maxStreams);
+    }
+
+    /**
+     * Re-attaches this socket to the session named in HELLO.resume when the token matches. The session id alone
+     * never resumes; a refused resume gets a new session (HELLO_OK.resumed false) so the driver can re-bind.
+     */
+    private TunnelConnection resume(ControlMessage.Resume resume, String peer) {
+        KitSession s = kit.sessions.find(resume.sessionId()).orElse(null);
+        if (s == null || !s.tokenMatches(resume.token())) {
+            kit.metrics.resumeRefused();
+            LOG.infof("resume of session %s refused: %s", resume.sessionId(), s == null ? "no such session" : "wrong token");
+            return null;
+        }
+        return s.attach(wire, peer);
+    }
+
+    private void leavePreAuth() {
+        if (preAuth) {
+            preAuth = false;
+            kit.sessions.leavePreAuth();
+            kit.metrics.preAuthGauge().decrementAndGet();
+        }
+    }
+
+    private void reject(String why, int closeCode, String reason) {
+        rejected = true;
+        leavePreAuth();
+        kit.metrics.helloRejected(why);
+        LOG.debugf("closing %s before HELLO: %s", ws.handshakeRequest().remoteAddress(), reason);
+        ws.close(new CloseReason(closeCode, Protocol.closeReason(reason))).subscribe().with(v -> {
+        }, t -> LOG.tracef("closing a rejected socket failed: %s", t.getMessage()));
+    }
+}

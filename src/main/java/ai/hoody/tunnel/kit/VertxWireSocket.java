@@ -1,0 +1,116 @@
+package ai.hoody.tunnel.kit;
+
+import ai.hoody.tunnel.mux.Outbound;
+import ai.hoody.tunnel.mux.WireSocket;
+import ai.hoody.tunnel.protocol.Protocol;
+import io.netty.buffer.Unpooled;
+import io.quarkus.websockets.next.CloseReason;
+import io.quarkus.websockets.next.WebSocketConnection;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.buffer.Buffer;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The kit's side of a driver's WebSocket, as its connection's writer sees it. Messages are handed to WebSockets Next,
+ * which queues them on the socket's event loop (Vert.x flushes once for a run of such writes); each write's completion
+ * (the bytes reached the operating system) is counted, and {@link #write} waits while more than
+ * {@link #MAX_IN_FLIGHT_BYTES} are still in Netty's outbound buffer. That is what makes the socket's writability reach
+ * the writer: a driver that stops reading stops the writer here, then the senders, instead of growing Netty's queue.
+ *
+ * <p>Threading: {@link #write} on the connection's writer thread; completions on the event loop.
+ */
+final class VertxWireSocket implements WireSocket {
+
+    private static final Logger LOG = Logger.getLogger(VertxWireSocket.class);
+    /** Bytes handed to Netty and not yet written to the socket, at most (then the writer waits). */
+    static final long MAX_IN_FLIGHT_BYTES = 1 << 20;
+
+    private final WebSocketConnection ws;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition drained = lock.newCondition();
+    private long inFlight;
+    private String broken;
+
+    VertxWireSocket(WebSocketConnection ws) {
+        this.ws = ws;
+    }
+
+    @Override
+    public void write(List<Outbound> batch) throws IOException {
+        for (Outbound m : batch) {
+            switch (m) {
+                case Outbound.Text t -> track(t.size(), ws.sendText(t.json()));
+                case Outbound.Binary b -> track(b.size(), ws.sendBinary(Buffer.buffer(Unpooled.wrappedBuffer(b.frame()))));
+                case Outbound.Pong ignored -> {
+                    // Vert.x answers WebSocket pings itself
+                }
+                case Outbound.Close c -> ws.close(new CloseReason(c.code(), c.reason())).subscribe().with(v -> {
+                }, this::closeFailed);
+            }
+        }
+        lock.lock();
+        try {
+            while (inFlight > MAX_IN_FLIGHT_BYTES && broken == null) {
+                drained.awaitUninterruptibly();
+            }
+            if (broken != null) {
+                throw new IOException(broken);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void track(int bytes, Uni<Void> send) {
+        lock.lock();
+        try {
+            inFlight += bytes;
+        } finally {
+            lock.unlock();
+        }
+        send.subscribe().with(v -> written(bytes, null), t -> written(bytes, t));
+    }
+
+    private void written(int bytes, Throwable failure) {
+        lock.lock();
+        try {
+            inFlight -= bytes;
+            if (failure != null && broken == null) {
+                broken = "the WebSocket write failed: " + failure.getMessage();
+            }
+            drained.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * WebSockets Next has no way to drop a socket without the closing handshake: this sends close 1008 and lets Vert.x
+     * cut the connection after its closing timeout. The connection on top stops using it at once.
+     */
+    @Override
+    public void abort(String reason) {
+        if (!ws.isClosed()) {
+            ws.close(new CloseReason(Protocol.CLOSE_POLICY, Protocol.closeReason(reason))).subscribe().with(v -> {
+            }, this::closeFailed);
+        }
+        lock.lock();
+        try {
+            if (broken == null) {
+                broken = "aborted";
+            }
+            drained.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeFailed(Throwable t) {
+        LOG.tracef("closing a driver socket failed: %s", t.getMessage());
+    }
+}

@@ -1,0 +1,305 @@
+package ai.hoody.tunnel.mux;
+
+import ai.hoody.tunnel.protocol.FrameCodec;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The one writer of a connection: every message to the peer goes through it, so frame order is a property of this
+ * class, not a promise between callers. Senders only queue; one virtual thread per connection ({@code writer-…})
+ * drains the queue and hands each batch to the {@link WireSocket}, which writes it with one flush.
+ *
+ * <p>Two lanes. The <em>urgent</em> lane (PING, PONG, WINDOW, OPEN_OK) is written before anything queued in the
+ * <em>ordered</em> lane (control messages, OPEN, DATA, FIN, RESET, the close), so credit and liveness never wait
+ * behind bulk data; an urgent message only ever overtakes, it is never overtaken. WINDOWs for a stream that still has
+ * one queued are added to it (coalescing).
+ *
+ * <p>Bounded memory. A DATA sender waits while {@link Limits#queuedDataBytes} are queued (back-pressure reaches the
+ * stream's socket reader and from there TCP), or while the memory budget is spent and this connection has DATA queued.
+ * Everything else never waits — it is sent from socket readers that must not block — and is bounded instead: more than
+ * {@link Limits#queuedControlBytes} of it queued means the peer does not read (a PING flood into a socket nobody
+ * reads), and the connection fails.
+ *
+ * <p>Threading: send methods from any thread; {@link #run} on the writer thread only. It is never interrupted: it
+ * stops when the queue says so ({@link #stop}) or when its socket write fails.
+ */
+public final class FrameWriter {
+
+    /** How much may wait in the queue. */
+    public record Limits(int queuedDataBytes, int queuedControlBytes, int batchBytes) {
+        /** 1 MiB of DATA (about 16 full frames), 1 MiB of anything else, batches of up to 256 KiB. */
+        public static final Limits DEFAULT = new Limits(1 << 20, 1 << 20, 256 * 1024);
+    }
+
+    private static final int WINDOW_FRAME_BYTES = FrameCodec.HEADER_BYTES + 4;
+
+    /** A WINDOW waiting in the urgent lane; later increments for its stream are added to it. */
+    private static final class PendingWindow {
+        final int streamId;
+        int increment;
+
+        PendingWindow(int streamId, int increment) {
+            this.streamId = streamId;
+            this.increment = increment;
+        }
+    }
+
+    private final WireSocket socket;
+    private final Limits limits;
+    private final MemoryAccount memory;
+    private final Consumer<String> failed;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when something is queued (the writer waits on it). */
+    private final Condition work = lock.newCondition();
+    /** Signalled when queued DATA was taken (DATA senders wait on it). */
+    private final Condition space = lock.newCondition();
+    private final ArrayDeque<Object> urgent = new ArrayDeque<>();
+    private final ArrayDeque<Outbound> ordered = new ArrayDeque<>();
+    private final Map<Integer, PendingWindow> windows = new HashMap<>();
+    private long queuedData;
+    private long queuedControl;
+    private boolean closeQueued;
+    private boolean stopped;
+
+    /**
+     * @param failed told (once, on the writer's thread or a sender's) why the connection cannot go on: the socket
+     *               write failed, or the peer does not read
+     */
+    public FrameWriter(String name, WireSocket socket, Limits limits, MemoryAccount memory, Consumer<String> failed) {
+        this.socket = socket;
+        this.limits = limits;
+        this.memory = memory;
+        this.failed = failed;
+        Thread.ofVirtual().name("writer-" + name).start(this::run);
+    }
+
+    /**
+     * Queues a DATA frame, waiting while the queue is full.
+     *
+     * @return false when the connection is closing or gone: the frame was dropped
+     */
+    public boolean sendData(byte[] frame) throws InterruptedException {
+        lock.lock();
+        try {
+            while (!stopped && !closeQueued) {
+                if (queuedData >= limits.queuedDataBytes()) {
+                    space.await();
+                } else if (queuedData > 0 && memory.exhausted()) {
+                    // Another connection frees budget, not this one: no signal will come from here, so look again soon.
+                    space.await(10, TimeUnit.MILLISECONDS);
+                } else {
+                    break;
+                }
+            }
+            if (stopped || closeQueued) {
+                return false;
+            }
+            ordered.add(new Outbound.Binary(frame, true));
+            queuedData += frame.length;
+            memory.chargeOutbound(frame.length);
+            work.signal();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Queues a stream frame other than DATA in order with DATA (OPEN, FIN, RESET). Never waits. */
+    public void sendFrame(byte[] frame) {
+        queue(new Outbound.Binary(frame, false), false);
+    }
+
+    /** Queues a frame that may overtake queued DATA (OPEN_OK). Never waits. */
+    public void sendUrgentFrame(byte[] frame) {
+        queue(new Outbound.Binary(frame, false), true);
+    }
+
+    /** Queues a control message in order. Never waits. */
+    public void sendControl(String json) {
+        queue(new Outbound.Text(json), false);
+    }
+
+    /** Queues a control message that may overtake queued DATA (PING, PONG). Never waits. */
+    public void sendUrgentControl(String json) {
+        queue(new Outbound.Text(json), true);
+    }
+
+    /** Queues a WebSocket pong ahead of queued DATA (the socket reader answering a ping). Never waits. */
+    public void sendPong(byte[] payload) {
+        queue(new Outbound.Pong(payload), true);
+    }
+
+    /** Queues credit for the peer, added to a WINDOW for the same stream still queued. Never waits. */
+    public void sendWindow(int streamId, int increment) {
+        boolean overflow;
+        lock.lock();
+        try {
+            if (stopped || closeQueued) {
+                return;
+            }
+            PendingWindow pending = windows.get(streamId);
+            if (pending != null && (long) pending.increment + increment <= Integer.MAX_VALUE) {
+                pending.increment += increment;
+                return;
+            }
+            pending = new PendingWindow(streamId, increment);
+            windows.put(streamId, pending);
+            urgent.add(pending);
+            queuedControl += WINDOW_FRAME_BYTES;
+            overflow = queuedControl > limits.queuedControlBytes();
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        if (overflow) {
+            overflowed();
+        }
+    }
+
+    /** Queues the closing handshake after everything queued so far; later messages are dropped. Idempotent. */
+    public void close(int code, String reason) {
+        lock.lock();
+        try {
+            if (stopped || closeQueued) {
+                return;
+            }
+            closeQueued = true;
+            ordered.add(new Outbound.Close(code, reason));
+            work.signal();
+            space.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The socket is gone: drops what is queued, wakes every waiting sender, ends the writer thread. Idempotent. */
+    public void stop() {
+        lock.lock();
+        try {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            memory.releaseOutbound(queuedData);
+            queuedData = 0;
+            queuedControl = 0;
+            urgent.clear();
+            ordered.clear();
+            windows.clear();
+            work.signal();
+            space.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes of DATA waiting to be written (for metrics and tests). */
+    public long queuedDataBytes() {
+        lock.lock();
+        try {
+            return queuedData;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void queue(Outbound message, boolean isUrgent) {
+        boolean overflow;
+        lock.lock();
+        try {
+            if (stopped || closeQueued) {
+                return;
+            }
+            if (isUrgent) {
+                urgent.add(message);
+            } else {
+                ordered.add(message);
+            }
+            queuedControl += message.size();
+            overflow = queuedControl > limits.queuedControlBytes();
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+        if (overflow) {
+            overflowed();
+        }
+    }
+
+    private void overflowed() {
+        failed.accept("the peer does not read: more than " + limits.queuedControlBytes()
+                + " bytes of messages other than DATA are waiting to be sent");
+    }
+
+    private void run() {
+        List<Outbound> batch = new ArrayList<>();
+        while (true) {
+            long dataBytes = 0;
+            boolean closing = false;
+            lock.lock();
+            try {
+                while (urgent.isEmpty() && ordered.isEmpty() && !stopped) {
+                    work.awaitUninterruptibly();
+                }
+                if (stopped) {
+                    return;
+                }
+                for (Object o : urgent) {
+                    if (o instanceof PendingWindow w) {
+                        windows.remove(w.streamId);
+                        batch.add(new Outbound.Binary(FrameCodec.window(w.streamId, w.increment), false));
+                        queuedControl -= WINDOW_FRAME_BYTES;
+                    } else {
+                        Outbound m = (Outbound) o;
+                        batch.add(m);
+                        queuedControl -= m.size();
+                    }
+                }
+                urgent.clear();
+                int bytes = 0;
+                while (!ordered.isEmpty() && bytes < limits.batchBytes()) {
+                    Outbound m = ordered.poll();
+                    batch.add(m);
+                    bytes += m.size();
+                    if (m instanceof Outbound.Binary b && b.data()) {
+                        dataBytes += m.size();
+                        queuedData -= m.size();
+                    } else {
+                        queuedControl -= m.size();
+                    }
+                    if (m instanceof Outbound.Close) {
+                        closing = true;
+                        break;
+                    }
+                }
+                space.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            try {
+                socket.write(batch);
+            } catch (IOException e) {
+                memory.releaseOutbound(dataBytes);
+                stop();
+                failed.accept("writing to the socket failed: " + e.getMessage());
+                return;
+            } finally {
+                batch.clear();
+            }
+            memory.releaseOutbound(dataBytes);
+            if (closing) {
+                stop(); // nothing may follow the closing handshake
+                return;
+            }
+        }
+    }
+}
