@@ -202,6 +202,30 @@ class WebSocketEdgeTest {
         }
     }
 
+    @Test
+    void aCloseFrameWhoseReasonIsNotUtf8IsAnsweredWith1007() throws Exception {
+        try (RawWebSocket ws = RawWebSocket.connect(kit)) {
+            ws.send(true, RawWebSocket.CLOSE, new byte[] {0x03, (byte) 0xE8, 'o', (byte) 0xFF});
+            assertThat(ws.awaitClose(TIMEOUT)).isEqualTo(new Close(1007, "bytes are not UTF-8"));
+        }
+    }
+
+    /**
+     * No compression extension is negotiated: a 131072-byte compressed frame could otherwise inflate to about 1000
+     * times that before any limit is checked. A compressed frame is then a framing error.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"permessage-deflate; client_max_window_bits", "x-webkit-deflate-frame", "deflate-frame"})
+    void compressionIsNotNegotiatedAndACompressedFrameIsAFramingError(String extension) throws Exception {
+        try (RawWebSocket ws = RawWebSocket.connect(kit, List.of(V1, "Sec-WebSocket-Extensions: " + extension))) {
+            assertThat(ws.response().status()).isEqualTo(101);
+            assertThat(ws.response().all("Sec-WebSocket-Extensions")).isEmpty();
+            ws.hello();
+            ws.send(true, BINARY | RawWebSocket.RSV1, new byte[] {0x02, 0x00});
+            assertThat(ws.awaitClose(TIMEOUT)).isEqualTo(new Close(1002, "RSV != 0 and no extension negotiated, RSV:4"));
+        }
+    }
+
     // --- Origin ---
 
     @Test

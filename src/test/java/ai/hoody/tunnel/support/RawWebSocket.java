@@ -29,6 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class RawWebSocket implements AutoCloseable {
 
     public static final int CONTINUATION = 0x0, TEXT = 0x1, BINARY = 0x2, CLOSE = 0x8, PING = 0x9, PONG = 0xA;
+    /** Or-ed into an opcode, sets RSV1 (a compressed frame under permessage-deflate, RFC 7692). */
+    public static final int RSV1 = 0x40;
     /** RFC 6455 §7.1.5: the code a client reports when the connection ended without a close frame. */
     public static final int ABNORMAL = 1006;
 
@@ -102,7 +104,7 @@ public final class RawWebSocket implements AutoCloseable {
         send(fin, opcode, payload, true);
     }
 
-    /** Sends one frame; {@code masked = false} breaks RFC 6455 §5.1 on purpose. */
+    /** Sends one frame; {@code masked = false} breaks RFC 6455 §5.1 on purpose; {@code opcode} may carry {@link #RSV1}. */
     public void send(boolean fin, int opcode, byte[] payload, boolean masked) throws IOException {
         int n = payload.length;
         byte[] header = new byte[14];
