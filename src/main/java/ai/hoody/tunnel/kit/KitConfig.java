@@ -6,6 +6,7 @@ import io.smallrye.config.WithDefault;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * The kit's settings: properties {@code hoody.tunnel.*}, or environment variables {@code HOODY_TUNNEL_*}.
@@ -86,6 +87,12 @@ public interface KitConfig {
      * the budget, resets the streams holding the most unread bytes (docs/PROTOCOL.md §5.3).
      */
     Optional<io.quarkus.runtime.configuration.MemorySize> streamMemoryBudget();
+
+    /**
+     * {@code Origin} header values (exact, e.g. {@code https://app.example.dev}) allowed on the driver WebSocket's
+     * upgrade. Browsers always send Origin and drivers do not: an upgrade carrying any other Origin gets HTTP 403.
+     */
+    Optional<Set<String>> allowedOrigins();
 
     /** Descriptors kept out of the derived budget for the JVM, the HTTP server and WebSockets. */
     @WithDefault("256")

@@ -82,7 +82,7 @@ public class KitMetrics {
         bindErrors.get(code).increment();
     }
 
-    /** @param reason a short word: timeout, malformed, version, pre_auth_cap, subprotocol */
+    /** @param reason a short word: timeout, malformed, version, pre_auth_cap, shutting_down, subprotocol, origin */
     void helloRejected(String reason) {
         helloRejections.computeIfAbsent(reason, r -> Counter.builder("hoody.tunnel.hello.rejections").tag("reason", r)
                 .description("Sockets closed before or at HELLO, by reason").register(registry)).increment();
