@@ -1114,6 +1114,9 @@ LogLevel ERROR
 
     def main(self):
         self.extra["machine"] = self.machine()
+        if "http" in self.args.phases and sysctl("net.ipv4.tcp_tw_reuse") == "0":
+            log("warning: net.ipv4.tcp_tw_reuse is 0: the `Connection: close` runs leave TIME_WAIT sockets at wrk's end "
+                "that may use up the ephemeral ports (wrk then counts connect errors); the bench does not change sysctls")
         if self.args.wait_quiet > 0:
             self.wait_quiet()
         self.start_services()

@@ -170,8 +170,8 @@ class Report:
                f"| machine | {mach.get('nproc')} cores ({mach.get('cpu')}), {mach.get('ram_gib')} GiB RAM, kernel {mach.get('kernel')} |",
                f"| JDK | {mach.get('jdk')} |",
                f"| kit (throughput, latency, idle streams) | `java {mach.get('kit_jvm')} -jar target/quarkus-app/quarkus-run.jar`, drivers `java -jar … pull/expose` |",
-               f"| kit (idle RSS target) | the image's flags, read from {', '.join(sk.get('sources', [])) or '—'}: `{sk.get('flags', '—')}`"
-               + (f" ({sk['note']})" if sk.get("note") else "") + " |",
+               (f"| kit (idle RSS target) | the image's flags, read from {', '.join(sk.get('sources', []))}: `{sk.get('flags')}`"
+                + (f" ({sk['note']})" if sk.get("note") else "") + " |") if sk else "| kit (idle RSS target) | not run |",
                f"| tools | {mach.get('iperf3')}; {mach.get('wrk')}; nginx {mach.get('nginx')} (1 worker, `access_log off`, sendfile); {mach.get('openssh')}; Python {mach.get('python')} |",
                f"| `ssh -R` | throw-away `sshd -D -f` on a free loopback port, throw-away ed25519 keys, cipher `{mach.get('ssh_cipher')}` (explicit `-c`), one `ssh -N -R … -R …` for both forwards |",
                f"| runs | {mach.get('reps')} × {mach.get('secs')} s per iperf3/wrk figure, paths interleaved (direct, ssh -R, tunnel) in every repetition; JIT warm-up of each path first |",
@@ -420,7 +420,10 @@ class Report:
             self.cpu("req", "wrk.c50", "ssh -R"), self.cpu("req", "wrk.c50", "tunnel"), us)
         add("", "requests", *(self.m(f"wrk.c50.{p}.rps") for p in PATHS), rps)
         add("HTTP keep-alive, 200 connections", "requests", *(self.m(f"wrk.c200.{p}.rps") for p in PATHS), rps)
-        add("HTTP keep-alive, 1 connection", "p99 latency", *(self.m(f"wrk.c1.{p}.p99_us") for p in PATHS), ms)
+        p99 = [self.m(f"wrk.c1.{p}.p99_us") for p in PATHS]
+        added = lambda v: ms(v) + ("" if v is None or p99[0] is None else f" (+{(v - p99[0]) / 1000:.2f} ms)")  # noqa: E731
+        rows.append(f"| HTTP keep-alive, 1 connection | p99 latency (added over direct) | {ms(p99[0])} | {added(p99[1])} | "
+                    f"{added(p99[2])} | | |")
         c = mach.get("close_conns", 50)
         add(f"new connections, {c} at a time (wrk `Connection: close`)", "forwarding CPU per request", None,
             self.cpu("req", self.close, "ssh -R"), self.cpu("req", self.close, "tunnel"), us)
