@@ -436,7 +436,8 @@ class Report:
                         f"{f(fresh / 1024 if fresh else None, 1)} KiB fresh; {sum(errs)} errors | | |")
         rss, rssb = self.m("kit.idle_shipped.rss"), self.m("kit.idle.rss")
         if rss or rssb:
-            rows.append(f"| kit RSS idle | image flags + AOT cache / `{mach.get('kit_jvm')}` | | | "
+            shipped = "image flags + AOT cache" if self.x.get("shipped_kit", {}).get("aot") else "image flags (no AOT cache)"
+            rows.append(f"| kit RSS idle | {shipped} / `{mach.get('kit_jvm')}` | | | "
                         f"{f(rss / MIB if rss else None, 0)} MiB / {f(rssb / MIB if rssb else None, 0)} MiB | | |")
         ttfb = self.m("ttfb.ms")
         if ttfb:
