@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A/B comparison of kit/driver variants on the two hot workloads (iperf3 through PULL, wrk -c50 through EXPOSE),
+"""A/B comparison of kit/driver variants on the hot workloads (iperf3 through PULL both ways, wrk -c50 through EXPOSE
+with keep-alive and with `Connection: close`; CPU over the kit's and driver's whole process trees),
 interleaved round by round so that a shared machine's noise hits every variant alike. For trying a data-plane fix:
 build the changed tree elsewhere and compare its jar with the current one.
 
@@ -41,7 +42,8 @@ class AB(bench.Bench):
         self.iperf3(pport, 1, secs=w)
         self.iperf3(pport, 8, secs=2)
         self.wrk(eport, 50, secs=w)
-        pids = [kit.pid, dp.pid]
+        self.wrk(eport, 50, secs=2, close=True)
+        pids = [kit.pid, dp.pid]  # whole process trees (bench.CpuMeter)
         for _ in range(self.args.reps):
             (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1))
             self.rec(f"{name}.p1", g)
@@ -49,15 +51,20 @@ class AB(bench.Bench):
         (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 8))
         self.rec(f"{name}.p8", g)
         for _ in range(self.args.reps):
-            (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
+            (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
             self.rec(f"{name}.p1R", g)
-        for _ in range(self.args.reps):
-            v = self.wrk(eport, 50)
-            self.rec(f"{name}.c50", v["rps"])
-            self.rec(f"{name}.c50.p99_ms", v["p99_us"] / 1000)
+            self.rec(f"{name}.p1R.cpu_per_gb", cpu / (nbytes / 1e9))
+        for close in (False, True):
+            key = f"{name}.{'close50' if close else 'c50'}"
+            for _ in range(self.args.reps):
+                v, cpu, _ = self.with_cpu([kit.pid, de.pid], lambda: self.wrk(eport, 50, close=close))
+                self.rec(key, v["rps"])
+                self.rec(key + ".p99_ms", v["p99_us"] / 1000)
+                self.rec(key + ".cpu_us", cpu / max(v["requests"], 1) * 1e6)
         bench.log(f"{name}: p1 {self.data[name + '.p1'][-self.args.reps:]} p8 {self.data[name + '.p8'][-1]:.2f} "
                   f"p1R {[round(x, 2) for x in self.data[name + '.p1R'][-self.args.reps:]]} "
-                  f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]}")
+                  f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]} "
+                  f"close50 {[round(x) for x in self.data[name + '.close50'][-self.args.reps:]]}")
         for p in (dp, de, kit):
             self.drop(p)
 
@@ -80,10 +87,14 @@ def main():
                 b.run_variant(name, os.path.abspath(jar), kf, df)
     finally:
         b.cleanup()
-    print(f"{'variant':12s} {'p1 Gbit/s':>10s} {'CPU-s/GB':>9s} {'p8 Gbit/s':>10s} {'p1R Gbit/s':>11s} {'c50 req/s':>10s} {'c50 p99 ms':>11s}")
+    cols = [("p1", "p1 Gbit/s", ".2f"), ("p1.cpu_per_gb", "CPU-s/GB", ".2f"), ("p8", "p8 Gbit/s", ".2f"),
+            ("p1R", "p1R Gbit/s", ".2f"), ("p1R.cpu_per_gb", "R CPU-s/GB", ".2f"), ("c50", "c50 req/s", ".0f"),
+            ("c50.cpu_us", "c50 µs/req", ".1f"), ("c50.p99_ms", "c50 p99 ms", ".2f"), ("close50", "close req/s", ".0f"),
+            ("close50.cpu_us", "close µs/req", ".1f")]
+    print(f"{'variant':12s} " + " ".join(f"{h:>12s}" for _, h, _ in cols))
     for name, *_ in variants:
         m = lambda k: statistics.median(b.data.get(f"{name}.{k}", [0]))  # noqa: E731
-        print(f"{name:12s} {m('p1'):10.2f} {m('p1.cpu_per_gb'):9.2f} {m('p8'):10.2f} {m('p1R'):11.2f} {m('c50'):10.0f} {m('c50.p99_ms'):11.2f}")
+        print(f"{name:12s} " + " ".join(f"{m(k):12{fmt}}" for k, _, fmt in cols))
 
 
 if __name__ == "__main__":

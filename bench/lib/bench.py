@@ -66,6 +66,10 @@ class Proc:
         return self.popen.poll() is None
 
     def stop(self, timeout=8):
+        # Descendants may have left the group (sshd's per-connection processes call setsid): note them first, and
+        # kill what is left of them afterwards (only if it is still the same process: pid and start time).
+        table = proc_table()
+        descendants = {p: table[p][3] for p in tree(table, [self.pid]) if p != self.pid}
         if self.popen.poll() is None:
             try:
                 os.killpg(self.pid, signal.SIGTERM)
@@ -85,6 +89,19 @@ class Proc:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        if descendants:
+            deadline = time.monotonic() + 3
+            while True:
+                now = proc_table()
+                left = [p for p, start in descendants.items() if p in now and now[p][3] == start and now[p][5] != "Z"]
+                if not left or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            for p in left:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.log_file.close()
 
 
@@ -134,16 +151,13 @@ def rss_bytes(pid):
     return 0
 
 
-def cpu_seconds(pids):
-    """utime+stime of whole processes (all threads), plus every process of their groups (sshd's child)."""
-    tck = os.sysconf("SC_CLK_TCK")
-    groups = set()
-    for p in pids:
-        try:
-            groups.add(os.getpgid(p))
-        except ProcessLookupError:
-            pass
-    total = 0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_table():
+    """Every process now: pid -> (ppid, own CPU-s, CPU-s of its reaped children, starttime, comm, state), from /proc/<pid>/stat
+    (utime+stime cover all threads of a process, live and exited; cutime+cstime cover children it has waited for)."""
+    table = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -152,10 +166,73 @@ def cpu_seconds(pids):
                 s = f.read()
         except OSError:
             continue
-        fields = s[s.rindex(")") + 2:].split()
-        if int(fields[2]) in groups or int(d) in pids:  # fields[2] = pgrp
-            total += int(fields[11]) + int(fields[12])
-    return total / tck
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        v = s[s.rindex(")") + 2:].split()  # v[0] is field 3 (state): field n is v[n - 3]
+        table[int(d)] = (int(v[1]), (int(v[11]) + int(v[12])) / CLK_TCK, (int(v[13]) + int(v[14])) / CLK_TCK,
+                         int(v[19]), comm, v[0])
+    return table
+
+
+def tree(table, roots):
+    """The roots and all their live descendants (by parent pid)."""
+    children = {}
+    for pid, row in table.items():
+        children.setdefault(row[0], []).append(pid)
+    out, todo = set(), [r for r in roots if r in table]
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out.add(pid)
+            todo.extend(children.get(pid, ()))
+    return out
+
+
+def tree_cpu(table, roots):
+    """CPU-seconds of whole process trees: own + reaped children's time of every live process in them. The sum does not
+    change when a descendant exits and its parent reaps it (its time moves into the parent's cutime/cstime), so the
+    difference of two snapshots counts short-lived children too (sshd's per-connection processes, nginx workers)."""
+    return sum(table[p][1] + table[p][2] for p in tree(table, roots))
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def cpu_seconds(pids):
+    """CPU-seconds of the process trees rooted at pids (see tree_cpu)."""
+    return tree_cpu(proc_table(), pids)
+
+
+class CpuMeter:
+    """CPU time of named groups of process trees between two snapshots, plus the client tools this process ran and
+    waited for meanwhile (iperf3 -c, wrk, curl: their time arrives in os.times()'s children fields)."""
+
+    def __init__(self, groups):
+        self.groups = {k: list(v) for k, v in groups.items()}
+
+    def snap(self):
+        table = proc_table()
+        t = os.times()
+        v = {name: tree_cpu(table, roots) for name, roots in self.groups.items()}
+        v["client"] = t.children_user + t.children_system
+        v["machine"] = machine_busy_cpu()
+        return v, table
+
+    def measure(self, fn):
+        """Runs fn; returns (its result, {group: CPU-s}, wall seconds, {group: [(pid, cmdline, CPU-s)]} of the trees)."""
+        before, _ = self.snap()
+        t0 = time.monotonic()
+        out = fn()
+        wall = time.monotonic() - t0
+        after, table = self.snap()
+        delta = {k: after[k] - before[k] for k in after}
+        counted = {name: sorted((p, cmdline(p)[:80], round(table[p][1] + table[p][2], 2)) for p in tree(table, roots))
+                   for name, roots in self.groups.items()}
+        return out, delta, wall, counted
 
 
 def ctx_switches(pid):
@@ -179,7 +256,23 @@ def machine_task_cpu():
     there and is not charged to any process)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return (v[0] + v[1] + v[2]) / os.sysconf("SC_CLK_TCK")
+    return (v[0] + v[1] + v[2]) / CLK_TCK
+
+
+def machine_busy_cpu():
+    """CPU-seconds the whole machine was busy: user+nice+system+irq+softirq (+steal is not ours, left out)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / CLK_TCK
+
+
+def aot_cache_used(log_path):
+    """Whether a JVM started with -Xlog:aot=info:file=log_path mapped and kept its AOT cache."""
+    try:
+        text = open(log_path, errors="replace").read()
+    except OSError:
+        return False
+    return "Opened AOT cache" in text and not re.search(r"\[(error|warning)\]\[aot\].*(mismatch|disable|unable|fail)", text, re.I)
 
 
 class RssSampler:
@@ -232,6 +325,14 @@ def free_ports(k):
     return ports
 
 
+def sysctl(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return " ".join(f.read().split())
+    except OSError:
+        return "?"
+
+
 def wait_listening(port, timeout=20, what=""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -274,6 +375,7 @@ class Bench:
         self.data = {}  # key -> list of samples
         self.extra = {}  # key -> anything (lists of dicts, strings)
         self.t_start = time.monotonic()
+        self.kit_jvm = getattr(args, "kit_jvm", " ".join(KIT_JVM)).split()
         log("work dir", self.work)
 
     def my_cpu(self):
@@ -392,10 +494,10 @@ LogLevel ERROR
         wait_listening(self.s_iperf, what="ssh -R iperf3")
         wait_listening(self.s_http, what="ssh -R http")
 
-    def start_kit(self, name, port, jvm=None):
+    def start_kit(self, name, port, jvm=None, jar=None):
         env = {"QUARKUS_HTTP_PORT": str(port), "QUARKUS_HTTP_HOST": "127.0.0.1",
                "HOODY_TUNNEL_EXPOSE_HOST": "127.0.0.1"}
-        kit = Proc(self, name, [JAVA] + (jvm or KIT_JVM) + ["-jar", JAR], env=env)
+        kit = Proc(self, name, [JAVA] + (self.kit_jvm if jvm is None else jvm) + ["-jar", jar or JAR], env=env)
         deadline = time.monotonic() + 60
         while True:
             status, _ = http_get(f"http://127.0.0.1:{port}/q/health/ready", timeout=2)
@@ -417,31 +519,34 @@ LogLevel ERROR
 
     # --- measuring tools ---------------------------------------------------------------------------------------
 
-    def iperf3(self, port, parallel=1, reverse=False, secs=None):
+    def iperf3(self, port, parallel=1, reverse=False, secs=None, full=False):
+        """(Gbit/s received, bytes received), or iperf3's whole JSON report with full=True."""
         try:
-            return self._iperf3(port, parallel, reverse, secs)
+            return self._iperf3(port, parallel, reverse, secs, full)
         except RuntimeError as e:
-            # iperf3 -s sometimes exits after a failed test; restart it once and retry
+            # iperf3 -s sometimes exits after a failed test, or re-opens its listener; restart it if gone, retry once
             log("iperf3 failed:", e, "- retrying")
             if not self.iperf.alive():
                 self.drop(self.iperf)
                 self.iperf = Proc(self, "iperf3-server-2", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.t_iperf)])
-                wait_listening(self.t_iperf, what="iperf3")
             time.sleep(1)
-            return self._iperf3(port, parallel, reverse, secs)
+            wait_listening(self.t_iperf, what="iperf3")
+            return self._iperf3(port, parallel, reverse, secs, full)
 
-    def _iperf3(self, port, parallel=1, reverse=False, secs=None):
+    def _iperf3(self, port, parallel=1, reverse=False, secs=None, full=False):
         argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(secs or self.secs), "-P", str(parallel),
                 "-J", "--connect-timeout", "5000"]
         if reverse:
             argv.append("-R")
-        r = run(argv, (secs or self.secs) + 40)
+        r = run(argv, (secs or self.secs) + 150)
         try:
             j = json.loads(r.stdout)
         except ValueError:
             raise RuntimeError(f"iperf3 said: {r.stdout[:300]} {r.stderr[:300]}")
         if "error" in j:
             raise RuntimeError("iperf3: " + j["error"])
+        if full:
+            return j
         return j["end"]["sum_received"]["bits_per_second"] / 1e9, j["end"]["sum_received"]["bytes"]
 
     def curl_download(self, port):
@@ -452,10 +557,14 @@ LogLevel ERROR
             raise RuntimeError(f"download through {port}: HTTP {code}, {size} bytes")
         return float(speed), int(float(size))
 
-    def wrk(self, port, conns, secs=None):
+    def wrk(self, port, conns, secs=None, close=False):
+        """wrk on the tiny page; close=True sends `Connection: close`, so that every request is a new connection."""
         threads = 1 if conns < 2 else 2
-        r = run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{secs or self.secs}s", "--latency",
-                 "-s", os.path.join(LIB, "latency.lua"), f"http://127.0.0.1:{port}/index.html"], (secs or self.secs) + 60)
+        argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{secs or self.secs}s", "--latency",
+                "-s", os.path.join(LIB, "latency.lua")]
+        if close:
+            argv += ["-H", "Connection: close"]
+        r = run(argv + [f"http://127.0.0.1:{port}/index.html"], (secs or self.secs) + 60)
         m = re.search(r"^BENCH (.*)$", r.stdout, re.M)
         if not m:
             raise RuntimeError("wrk: " + r.stdout[-500:] + r.stderr[-500:])
@@ -464,10 +573,46 @@ LogLevel ERROR
         v["errors"] = v["connect"] + v["read"] + v["write"] + v["status"] + v["timeout"]
         return v
 
+    def time_wait(self, visitor_port):
+        """TIME_WAIT sockets on this machine now: all, those of the visitor hop (either end on visitor_port), and
+        those towards nginx (the forwarder's or wrk's connections to it)."""
+        out = run(["ss", "-Htan", "state", "time-wait"], 30).stdout.splitlines()
+        ends = [l.split()[-2:] for l in out if l.strip()]
+        port = lambda a: a.rsplit(":", 1)[-1]  # noqa: E731
+        return dict(total=len(ends),
+                    visitor_server_side=sum(1 for l, _ in ends if port(l) == str(visitor_port)),
+                    visitor_client_side=sum(1 for _, r in ends if port(r) == str(visitor_port)),
+                    to_nginx_client_side=sum(1 for _, r in ends if port(r) == str(self.t_http)),
+                    nginx_side=sum(1 for l, _ in ends if port(l) == str(self.t_http)))
+
     def with_cpu(self, pids, fn):
-        c0, t0 = cpu_seconds(pids), time.monotonic()
-        out = fn()
-        return out, cpu_seconds(pids) - c0, time.monotonic() - t0
+        """(fn's result, CPU-s of the process trees rooted at pids, wall s)."""
+        out, cpu, wall, _ = CpuMeter({"fwd": pids}).measure(fn)
+        return out, cpu["fwd"], wall
+
+    def measure(self, workload, path, groups, fn, gb=None, requests=None):
+        """Runs fn under a CpuMeter of groups ({"fwd": forwarder roots, "server": server roots}); records CPU per GB
+        (gb: a function of fn's result -> GB moved) or per request (requests: result -> count) for every group, and
+        which processes were counted (once per workload and path). Returns (result, cpu dict, wall)."""
+        out, cpu, wall, counted = CpuMeter(groups).measure(fn)
+        n_gb = gb(out) if gb else None
+        n_req = requests(out) if requests else None
+        for g in ("fwd", "server", "client"):
+            if g == "fwd" and not groups.get("fwd"):
+                continue  # direct: nothing forwards
+            if n_gb:
+                self.rec(f"cpu_gb.{workload}.{path}.{g}", cpu[g] / n_gb)
+            if n_req:
+                self.rec(f"cpu_req.{workload}.{path}.{g}", cpu[g] / n_req * 1e6)
+        if wall:
+            self.rec(f"cores.{workload}.{path}.machine", cpu["machine"] / wall)
+            if groups.get("fwd"):
+                self.rec(f"cores.{workload}.{path}.fwd", cpu["fwd"] / wall)
+        seen = self.extra.setdefault("cpu_counted", {})
+        if f"{workload}.{path}" not in seen:
+            seen[f"{workload}.{path}"] = {g: [dict(pid=p, cmd=c, cpu_s_total=t) for p, c, t in rows]
+                                          for g, rows in counted.items()}
+        return out, cpu, wall
 
     def gc_heap(self, pid):
         """Full GC, then heap used (bytes) from GC.heap_info."""
@@ -481,15 +626,49 @@ LogLevel ERROR
 
     # --- phases ------------------------------------------------------------------------------------------------
 
+    def shipped_kit(self):
+        """(jar, JVM flags, AOT cache path or None) of the kit as the image runs it (bench/lib/shipped.py reads the flags
+        from src/main/docker/Dockerfile.jvm and deployment/kit.yaml). The image's AOT cache needs the aot-jar packaging
+        (run.sh builds it into --aot-app) and is trained here with the Dockerfile's own training command; without it
+        the shipped flags are measured without the cache, and the report says so."""
+        import shipped
+        info = shipped.shipped()
+        jar, aot, note = JAR, None, ""
+        app = os.path.abspath(self.args.aot_app) if self.args.aot_app else None
+        if info["aot_in_image"]:
+            if app and os.path.exists(os.path.join(app, "quarkus-run.jar")) and info["aot_training"]:
+                aot = os.path.join(self.work, "app.aot")
+                argv = shipped.training_argv(JAVA, info["aot_training"], app, aot)
+                log("training the AOT cache as the Dockerfile does:", " ".join(argv))
+                r = run(argv, 300, cwd=self.work)
+                if r.returncode == 0 and os.path.exists(aot):
+                    jar = os.path.join(app, "quarkus-run.jar")
+                else:
+                    aot = None
+                    note = "without the image's AOT cache: training it failed (see the log of the run)"
+                    log("AOT training failed:", (r.stdout + r.stderr)[-1000:])
+            else:
+                note = (f"without the image's AOT cache: no aot-jar build in {app} (run.sh builds it; "
+                        "--aot-app DIR points elsewhere)")
+                log("shipped kit flags:", note)
+        info = shipped.shipped(aot)
+        self.extra["shipped_kit"] = dict(flags=" ".join(info["flags"]), jar=os.path.relpath(jar, REPO), aot=bool(aot),
+                                         note=note, sources=info["sources"], memory_limit=info["memory_limit"],
+                                         cpu_limit=info["cpu_limit"])
+        return jar, info["flags"], aot
+
     def phase_idle_rss(self):
-        """Kit RSS idle: a fresh kit, one session (a PULL binding), no traffic, 5 s after BIND_OK."""
-        variants = [("default", KIT_JVM)]
+        """Kit RSS idle: a fresh kit, one session (a PULL binding), no traffic, 5 s after BIND_OK; with the shipped
+        flags (the target), with the flags the bench's throughput kit runs with, and optionally a variant."""
+        sjar, sflags, aot = self.shipped_kit()
+        variants = [("shipped", sflags + ([f"-Xlog:aot=info:file={self.work}/aot-%p.log"] if aot else []), sjar),
+                    ("bench", self.kit_jvm, JAR)]
         if self.args.rss_variant:
-            variants.append(("variant", KIT_JVM + self.args.rss_variant.split()))
+            variants.append(("variant", self.kit_jvm + self.args.rss_variant.split(), JAR))
         for rep in range(self.reps):
-            for vname, jvm in variants:
+            for vname, jvm, jar in variants:
                 port, pport = free_ports(2)
-                kit = self.start_kit(f"kit-idle-{vname}-{rep}", port, jvm)
+                kit = self.start_kit(f"kit-idle-{vname}-{rep}", port, jvm, jar)
                 d = Driver(self, f"driver-idle-{vname}-{rep}",
                            ["pull", f"127.0.0.1:{self.t_iperf}", "--port", str(pport), "--kit", self.kit_url(port)])
                 d.wait_bound()
@@ -497,15 +676,19 @@ LogLevel ERROR
                 rss = rss_bytes(kit.pid)
                 heap = self.gc_heap(kit.pid)
                 rss_after_gc = rss_bytes(kit.pid)
-                key = "kit.idle" if vname == "default" else "kit.idle_variant"
+                key = {"bench": "kit.idle", "shipped": "kit.idle_shipped", "variant": "kit.idle_variant"}[vname]
                 self.rec(key + ".rss", rss)
                 self.rec(key + ".rss_after_gc", rss_after_gc)
                 self.rec(key + ".heap", heap)
                 self.rec(key + ".ready_s", kit.ready_s)
+                if vname == "shipped" and aot:
+                    self.rec("kit.idle_shipped.aot_used", aot_cache_used(os.path.join(self.work, f"aot-{kit.pid}.log")))
                 log(f"idle kit ({vname}) {rep + 1}: ready in {kit.ready_s:.2f}s, RSS {rss / MIB:.1f} MiB, "
                     f"after GC {rss_after_gc / MIB:.1f} MiB, heap {heap / MIB:.1f} MiB")
                 self.drop(d)
                 self.drop(kit)
+        if aot:
+            os.remove(aot)  # ~40 MB; the work directory with the logs stays
 
     def start_main(self):
         self.kit = self.start_kit("kit", self.kit_port)
@@ -529,15 +712,23 @@ LogLevel ERROR
         self.start_main()
 
     def paths(self, kind):
-        """(name, port, pids whose CPU is the path's cost)"""
+        """(name, port, process trees whose CPU is counted) for each path. fwd: the forwarding processes (tunnel: kit +
+        the driver carrying the workload; ssh -R: the ssh client + the listening sshd with all its descendants, among
+        them the per-connection session process that does the forwarding and the cipher); server: the server end
+        (iperf3 -s, or nginx master + worker)."""
+        server = [self.iperf.pid] if kind == "tcp" else [self.nginx.pid]
+        ssh = [self.ssh.pid, self.sshd.pid]
         if kind == "tcp":
-            return [("direct", self.t_iperf, []), ("ssh -R", self.s_iperf, [self.sshd.pid, self.ssh.pid]),
-                    ("tunnel", self.p_iperf, [self.kit.pid, self.dpull.pid])]
-        return [("direct", self.t_http, []), ("ssh -R", self.s_http, [self.sshd.pid, self.ssh.pid]),
-                ("tunnel", self.e_http, [self.kit.pid, self.dexpose.pid])]
+            return [("direct", self.t_iperf, dict(fwd=[], server=server)),
+                    ("ssh -R", self.s_iperf, dict(fwd=ssh, server=server)),
+                    ("tunnel", self.p_iperf, dict(fwd=[self.kit.pid, self.dpull.pid], server=server))]
+        return [("direct", self.t_http, dict(fwd=[], server=server)),
+                ("ssh -R", self.s_http, dict(fwd=ssh, server=server)),
+                ("tunnel", self.e_http, dict(fwd=[self.kit.pid, self.dexpose.pid], server=server))]
 
     def phase_warmup(self):
         log("warm-up: JIT of kit and drivers, ssh")
+        self.warmed = True
         w = self.args.warmup_secs
         self.iperf3(self.p_iperf, 1, secs=w)
         self.iperf3(self.p_iperf, 8, secs=max(2, w // 2))
@@ -550,42 +741,137 @@ LogLevel ERROR
         self.wrk(self.e_http, 50, secs=w)
         self.wrk(self.e_http, 200, secs=max(2, w // 2))
         self.wrk(self.e_http, 1, secs=2)
+        self.wrk(self.e_http, self.args.close_conns, secs=max(2, w // 2), close=True)
         self.wrk(self.s_http, 50, secs=2)
+        self.wrk(self.s_http, self.args.close_conns, secs=2, close=True)
         self.wrk(self.t_http, 50, secs=2)
 
     def phase_bulk(self):
         cases = [("p1", 1, False), ("p8", 8, False), ("p1R", 1, True)]
         for rep in range(self.reps):
             for cname, par, rev in cases:
-                for pname, port, pids in self.paths("tcp"):
-                    (gbps, nbytes), cpu, wall = self.with_cpu(pids, lambda: self.iperf3(port, par, rev))
+                for pname, port, groups in self.paths("tcp"):
+                    (gbps, nbytes), cpu, wall = self.measure(f"iperf.{cname}", pname, groups,
+                                                             lambda: self.iperf3(port, par, rev), gb=lambda o: o[1] / 1e9)
                     self.rec(f"iperf.{cname}.{pname}", gbps)
-                    if pids:
-                        self.rec(f"cpu_per_gb.iperf.{cname}.{pname}", cpu / (nbytes / 1e9))
-                        self.rec(f"cpu_util.iperf.{cname}.{pname}", cpu / wall)
-                    log(f"iperf3 {cname} {pname:7s} rep {rep + 1}: {gbps:6.2f} Gbit/s  cpu {cpu:.1f}s")
-            for pname, port, pids in self.paths("http"):
-                (speed, nbytes), cpu, wall = self.with_cpu(pids, lambda: self.curl_download(port))
+                    log(f"iperf3 {cname:3s} {pname:7s} rep {rep + 1}: {gbps:6.2f} Gbit/s  CPU-s/GB forwarder "
+                        f"{cpu['fwd'] / (nbytes / 1e9):.2f} server {cpu['server'] / (nbytes / 1e9):.2f} "
+                        f"client {cpu['client'] / (nbytes / 1e9):.2f}")
+            for pname, port, groups in self.paths("http"):
+                (speed, nbytes), cpu, wall = self.measure("download", pname, groups, lambda: self.curl_download(port),
+                                                          gb=lambda o: o[1] / 1e9)
                 self.rec(f"download.{pname}", speed * 8 / 1e9)
-                if pids:
-                    self.rec(f"cpu_per_gb.download.{pname}", cpu / (nbytes / 1e9))
-                log(f"download {pname:7s} rep {rep + 1}: {speed * 8 / 1e9:6.2f} Gbit/s")
+                log(f"download {pname:7s} rep {rep + 1}: {speed * 8 / 1e9:6.2f} Gbit/s  CPU-s/GB forwarder "
+                    f"{cpu['fwd'] / (nbytes / 1e9):.2f} server {cpu['server'] / (nbytes / 1e9):.2f}")
+
+    def http_cases(self):
+        """(workload key, connections, Connection: close?)"""
+        return [(f"wrk.c{c}", c, False) for c in (1, 50, 200)] + [(f"close.c{self.args.close_conns}", self.args.close_conns, True)]
 
     def phase_http(self):
         for rep in range(self.reps):
-            for c in (1, 50, 200):
-                for pname, port, pids in self.paths("http"):
-                    sampler = RssSampler(self.kit.pid) if pname == "tunnel" and c == 200 else None
-                    v, cpu, wall = self.with_cpu(pids, lambda: self.wrk(port, c))
+            for wl, c, close in self.http_cases():
+                for pname, port, groups in self.paths("http"):
+                    sampler = RssSampler(self.kit.pid) if pname == "tunnel" and c == 200 and not close else None
+                    tw0 = self.time_wait(port) if close else None
+                    v, cpu, wall = self.measure(wl, pname, groups, lambda: self.wrk(port, c, close=close),
+                                                requests=lambda o: o["requests"])
                     if sampler:
                         self.rec("kit.load.rss_peak", sampler.stop())
                         self.rec("kit.load.rss_median", statistics.median(sampler.samples))
-                    for k in ("rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors"):
-                        self.rec(f"wrk.c{c}.{pname}.{k}", v[k])
-                    if pids and v["requests"]:
-                        self.rec(f"cpu_per_req_us.wrk.c{c}.{pname}", cpu / v["requests"] * 1e6)
-                    log(f"wrk c{c:<3d} {pname:7s} rep {rep + 1}: {v['rps']:9.0f} req/s p50 {v['p50_us'] / 1000:.2f} "
-                        f"p99 {v['p99_us'] / 1000:.2f} p99.9 {v['p999_us'] / 1000:.2f} ms errors {v['errors']}")
+                    for k in ("rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "connect"):
+                        self.rec(f"{wl}.{pname}.{k}", v[k])
+                    extra = ""
+                    if close:
+                        tw1 = self.time_wait(port)
+                        self.extra.setdefault("time_wait", []).append(dict(workload=wl, path=pname, rep=rep + 1, before=tw0,
+                                                                            after=tw1, connect_errors=v["connect"]))
+                        extra = (f" TIME_WAIT after: {tw1['total']} (visitor hop: server side {tw1['visitor_server_side']}, "
+                                 f"client side {tw1['visitor_client_side']}; nginx side {tw1['nginx_side']})")
+                    per_req = cpu["fwd"] / v["requests"] * 1e6 if v["requests"] else 0
+                    log(f"{wl:9s} {pname:7s} rep {rep + 1}: {v['rps']:9.0f} req/s p50 {v['p50_us'] / 1000:.2f} "
+                        f"p99 {v['p99_us'] / 1000:.2f} p99.9 {v['p999_us'] / 1000:.2f} ms errors {v['errors']} "
+                        f"forwarder {per_req:.1f} CPU-µs/req" + extra)
+
+    # --- v1 vs v2 (socket shards, issue 12) ------------------------------------------------------------------
+
+    def shard_variants(self):
+        """[(name, extra driver args)] from --shard-variants 'v1=;v2x2=--shards 2;...'."""
+        out = []
+        for item in self.args.shard_variants.split(";"):
+            if item.strip():
+                name, _, extra = item.partition("=")
+                out.append((name.strip(), extra.split()))
+        return out
+
+    def driver_accepts(self, option):
+        r = run([JAVA, "-jar", JAR, "pull", "--help"], 60)
+        return option in (r.stdout + r.stderr)
+
+    def phase_shards(self):
+        """Aggregate throughput and p99 of many parallel streams, v1 (one socket) vs v2 (--shards N), normally and with
+        one of the driver's sockets made slow. Both modes run the drivers through bench/lib/slow_proxy.py (normal: no
+        socket slowed), so that they differ only in the slow socket. Skipped while the driver has no --shards."""
+        variants = self.shard_variants()
+        if any("--shards" in extra for _, extra in variants) and not self.driver_accepts("--shards"):
+            note = ("not available: this driver does not accept `--shards` (`pull --help` does not list it); the phase "
+                    "runs by itself once it does")
+            self.extra["shards"] = dict(available=False, note=note)
+            log("v1 vs v2:", note)
+            return
+        a = self.args
+        if not getattr(self, "warmed", False):
+            self.phase_warmup()
+        self.extra["shards"] = dict(available=True, variants=[[n, " ".join(e)] for n, e in variants],
+                                    streams=a.shard_streams, conns=a.shard_conns, slow_index=a.shard_slow_index,
+                                    slow_rate_kib=a.shard_slow_kib, slow_rcvbuf=a.shard_slow_rcvbuf, failures=[])
+        for rep in range(self.reps):
+            for mode in ("normal", "slow"):
+                for name, extra in variants:
+                    try:
+                        self.shard_run(rep, mode, name, extra)
+                    except RuntimeError as e:
+                        self.extra["shards"]["failures"].append(dict(rep=rep + 1, mode=mode, variant=name, error=str(e)[:500]))
+                        log(f"v1 vs v2 {mode} {name} rep {rep + 1} failed: {e}")
+
+    def shard_run(self, rep, mode, name, extra):
+        a = self.args
+        slow_index = a.shard_slow_index if mode == "slow" else -1
+        ppull, pexpose, xpull, xexpose = free_ports(4)
+        started = []
+        try:
+            for port in (xpull, xexpose):
+                started.append(Proc(self, f"proxy-{mode}-{name}-{port}", [
+                    sys.executable, os.path.join(LIB, "slow_proxy.py"), str(port), str(self.kit_port),
+                    "--slow-index", str(slow_index), "--rate-kib", str(a.shard_slow_kib), "--rcvbuf", str(a.shard_slow_rcvbuf)]))
+                wait_listening(port, what="slow proxy")
+            dp = Driver(self, f"driver-{mode}-{name}-pull", ["pull", f"127.0.0.1:{self.t_iperf}", "--port", str(ppull),
+                                                              "--kit", self.kit_url(xpull)] + extra)
+            de = Driver(self, f"driver-{mode}-{name}-expose", ["expose", f"127.0.0.1:{self.t_http}", "--port", str(pexpose),
+                                                                "--kit", self.kit_url(xexpose)] + extra)
+            started += [dp, de]
+            dp.wait_bound()
+            de.wait_bound()
+            self.iperf3(ppull, a.shard_streams, secs=2)  # JIT warm-up of the new drivers
+            self.wrk(pexpose, a.shard_conns, secs=2)
+            key = f"shards.{mode}.{name}"
+            j, cpu, wall = self.measure(key + ".iperf", "tunnel", dict(fwd=[self.kit.pid, dp.pid], server=[self.iperf.pid]),
+                                        lambda: self.iperf3(ppull, a.shard_streams, full=True), gb=lambda o: o["end"]["sum_received"]["bytes"] / 1e9)
+            per_stream = sorted(st["receiver"]["bits_per_second"] / 1e9 for st in j["end"]["streams"])
+            self.rec(key + ".gbps", j["end"]["sum_received"]["bits_per_second"] / 1e9)
+            self.rec(key + ".stream_min_gbps", per_stream[0])
+            self.rec(key + ".stream_median_gbps", statistics.median(per_stream))
+            v, cpu2, _ = self.measure(key + ".wrk", "tunnel", dict(fwd=[self.kit.pid, de.pid], server=[self.nginx.pid]),
+                                      lambda: self.wrk(pexpose, a.shard_conns), requests=lambda o: o["requests"])
+            for k in ("rps", "p50_us", "p99_us", "p999_us", "errors"):
+                self.rec(f"{key}.{k}", v[k])
+            log(f"v1 vs v2 {mode:6s} {name:6s} rep {rep + 1}: iperf3 -P {a.shard_streams} "
+                f"{j['end']['sum_received']['bits_per_second'] / 1e9:.2f} Gbit/s (slowest stream {per_stream[0]:.3f}); "
+                f"wrk -c{a.shard_conns} {v['rps']:.0f} req/s p50 {v['p50_us'] / 1000:.2f} p99 {v['p99_us'] / 1000:.2f} ms "
+                f"errors {v['errors']}")
+        finally:
+            for p in reversed(started):
+                self.drop(p)
 
     def kit_streams(self):
         if getattr(self, "streams_source", None) is None:
@@ -625,46 +911,58 @@ LogLevel ERROR
         return last
 
     def phase_idle_streams(self):
+        """N idle streams on one session, twice per repetition: fresh (only opened) and used (each stream first echoes
+        --idle-data-kib KiB each way through the tunnel, so that its buffers have grown as after real traffic)."""
+        kinds = [("idle", 0)] + ([("idle_used", self.args.idle_data_kib * 1024)] if self.args.idle_data_kib else [])
         for n in self.args.idle:
             for rep in range(self.reps):
-                self.wait_streams(0, 30)
-                heap0 = self.gc_heap(self.kit.pid)
-                rss0, drss0 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
-                client = subprocess.Popen([sys.executable, os.path.join(LIB, "idle_client.py"), str(self.p_idle), str(n)],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                          start_new_session=True)
-                try:
-                    first = json.loads(client.stdout.readline())
-                    counts = self.wait_streams(n, 120)
-                    time.sleep(2)
-                    rss1, drss1 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
-                    heap1 = self.gc_heap(self.kit.pid)
-                    client.stdin.write("check\n")
-                    checked = json.loads(client.stdout.readline())
-                    counts_after = (self.kit_streams(), self.target_conns())
-                    client.stdin.write("close\n")
-                    client.stdout.readline()
-                    client.wait(30)
-                finally:
-                    if client.poll() is None:
-                        os.killpg(client.pid, signal.SIGKILL)
-                        client.wait()
-                errors = (n - first["connected"]) + first["errors"] + checked["dead"] + (0 if counts == (n, n) else 1)
-                self.rec(f"idle.{n}.errors", errors)
-                self.rec(f"idle.{n}.open_s", first["seconds"])
-                self.rec(f"idle.{n}.heap_per_stream", (heap1 - heap0) / n)
-                self.rec(f"idle.{n}.rss_per_stream", (rss1 - rss0) / n)
-                self.rec(f"idle.{n}.driver_rss_per_stream", (drss1 - drss0) / n)
-                self.rec(f"idle.{n}.kit_rss", rss1)
-                self.rec(f"idle.{n}.kit_heap", heap1)
-                self.extra.setdefault("idle_detail", []).append(dict(
-                    n=n, rep=rep + 1, connected=first["connected"], connect_errors=first["errors"],
-                    sample_error=first.get("sample_error"), streams_seen=counts, alive=checked["alive"],
-                    dead=checked["dead"], streams_after_check=counts_after, heap0=heap0, heap1=heap1, rss0=rss0, rss1=rss1))
-                log(f"idle {n} rep {rep + 1}: connected {first['connected']} in {first['seconds']}s, "
-                    f"kit/target streams {counts}, alive {checked['alive']}, errors {errors}; "
-                    f"heap/stream {(heap1 - heap0) / n / 1024:.2f} KiB, RSS/stream {(rss1 - rss0) / n / 1024:.2f} KiB")
-                self.wait_streams(0, 60)
+                for kind, data in kinds:
+                    self.idle_run(kind, n, rep, data)
+
+    def idle_run(self, kind, n, rep, data):
+        self.wait_streams(0, 30)
+        heap0 = self.gc_heap(self.kit.pid)
+        rss0, drss0 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
+        client = subprocess.Popen([sys.executable, os.path.join(LIB, "idle_client.py"), str(self.p_idle), str(n),
+                                   "--data-bytes", str(data)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
+        try:
+            first = json.loads(client.stdout.readline())
+            counts = self.wait_streams(n, 120)
+            time.sleep(2)
+            rss1, drss1 = rss_bytes(self.kit.pid), rss_bytes(self.didle.pid)
+            heap1 = self.gc_heap(self.kit.pid)
+            client.stdin.write("check\n")
+            checked = json.loads(client.stdout.readline())
+            counts_after = (self.kit_streams(), self.target_conns())
+            client.stdin.write("close\n")
+            client.stdout.readline()
+            client.wait(30)
+        finally:
+            if client.poll() is None:
+                os.killpg(client.pid, signal.SIGKILL)
+                client.wait()
+        errors = ((n - first["connected"]) + first["errors"] + first.get("exchange_errors", 0) + checked["dead"]
+                  + (0 if counts == (n, n) else 1))
+        self.rec(f"{kind}.{n}.errors", errors)
+        self.rec(f"{kind}.{n}.open_s", first["seconds"])
+        if data:
+            self.rec(f"{kind}.{n}.exchange_s", first.get("exchange_seconds"))
+        self.rec(f"{kind}.{n}.heap_per_stream", (heap1 - heap0) / n)
+        self.rec(f"{kind}.{n}.rss_per_stream", (rss1 - rss0) / n)
+        self.rec(f"{kind}.{n}.driver_rss_per_stream", (drss1 - drss0) / n)
+        self.rec(f"{kind}.{n}.kit_rss", rss1)
+        self.rec(f"{kind}.{n}.kit_heap", heap1)
+        self.extra.setdefault("idle_detail", []).append(dict(
+            kind=kind, data_bytes=data, n=n, rep=rep + 1, connected=first["connected"], connect_errors=first["errors"],
+            exchange_errors=first.get("exchange_errors", 0), sample_error=first.get("sample_error"), streams_seen=counts,
+            alive=checked["alive"], dead=checked["dead"], streams_after_check=counts_after, heap0=heap0, heap1=heap1,
+            rss0=rss0, rss1=rss1))
+        log(f"{kind} {n} rep {rep + 1}: connected {first['connected']} in {first['seconds']}s"
+            + (f", echoed {data // 1024} KiB each way in {first.get('exchange_seconds')}s" if data else "")
+            + f", kit/target streams {counts}, alive {checked['alive']}, errors {errors}; "
+            f"heap/stream {(heap1 - heap0) / n / 1024:.2f} KiB, RSS/stream {(rss1 - rss0) / n / 1024:.2f} KiB")
+        self.wait_streams(0, 60)
 
     def phase_ttfb(self):
         """Time from driver start (process launch) to the first 200 served through its EXPOSE port."""
@@ -731,6 +1029,13 @@ LogLevel ERROR
             "expose-wrk50", {"kit": self.kit.pid, "driver": self.dexpose.pid}, lambda: self.wrk(self.e_http, 50, secs=secs))
         self.extra["profile_expose"] = dict(files=files, rps=v["rps"], requests=v["requests"], cpu_s=cpu, wall_s=wall,
                                             ctx=cs, p99_us=v["p99_us"])
+        c = self.args.close_conns
+        log(f"JFR: wrk -c{c} with Connection: close through EXPOSE, {secs}s")
+        files, v, cpu, wall, cs = self.jfr_record(
+            f"expose-close{c}", {"kit": self.kit.pid, "driver": self.dexpose.pid},
+            lambda: self.wrk(self.e_http, c, secs=secs, close=True))
+        self.extra["profile_close"] = dict(files=files, rps=v["rps"], requests=v["requests"], cpu_s=cpu, wall_s=wall,
+                                           ctx=cs, p99_us=v["p99_us"], conns=c)
 
     def analyse_profiles(self):
         import jfr_cpu
@@ -742,7 +1047,9 @@ LogLevel ERROR
         views = ["cpu-time-hot-methods", "hot-methods", "allocation-by-site", "allocation-by-class", "contention-by-site",
                  "pinned-threads", "gc-pauses"]
         summary = {}
-        for key in ("profile_pull", "profile_expose"):
+        what = {"profile_pull": "iperf3 -P 1 through PULL", "profile_expose": "wrk -c50 through EXPOSE",
+                "profile_close": f"wrk -c{self.args.close_conns} with `Connection: close` through EXPOSE"}
+        for key in what:
             p = self.extra.get(key)
             if not p:
                 continue
@@ -761,7 +1068,7 @@ LogLevel ERROR
                                      pinned_events=jfr_cpu.count_events(f, "jdk.VirtualThreadPinned"))
                 with open(os.path.join(out_dir, base + ".txt"), "w") as fh:
                     fh.write(f"# {base}: JFR (settings=profile + jdk.CPUTimeSample every 2 ms of CPU) of the {role} during "
-                             f"{'iperf3 -P 1 through PULL' if key == 'profile_pull' else 'wrk -c50 through EXPOSE'}\n\n")
+                             f"{what[key]}\n\n")
                     fh.write("==== CPU (bench/lib/jfr_cpu.py) ====\n" + jfr_cpu.render(cpu) + "\n\n")
                     fh.write(f"Java heap allocated during the recording (jdk.ThreadAllocationStatistics): {alloc} bytes\n")
                     fh.write(f"GC (collections, total pause ms, longest pause ms): {gc}\n\n")
@@ -789,7 +1096,10 @@ LogLevel ERROR
             commit=commit, branch=cmd(["git", "-C", REPO, "rev-parse", "--abbrev-ref", "HEAD"]),
             src_dirty=bool(dirty), openssh=cmd(["ssh", "-V"]), nginx=cmd(["nginx", "-v"]).replace("nginx version: ", ""),
             iperf3=cmd(["iperf3", "--version"]).splitlines()[0], wrk=cmd(["wrk", "--version"]).splitlines()[0].split(" [")[0],
-            python=platform.python_version(), ssh_cipher=SSH_CIPHER, kit_jvm=" ".join(KIT_JVM),
+            python=platform.python_version(), ssh_cipher=SSH_CIPHER, kit_jvm=" ".join(self.kit_jvm),
+            close_conns=self.args.close_conns, idle_data_kib=self.args.idle_data_kib,
+            sysctl={k: sysctl(k) for k in ("net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range",
+                                           "net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_timestamps", "net.core.somaxconn")},
             rss_variant=self.args.rss_variant, secs=self.secs, reps=self.reps, download_mib=self.args.download_mib,
             nofile=subprocess.run(["sh", "-c", "ulimit -n"], capture_output=True, text=True).stdout.strip())
 
@@ -808,6 +1118,9 @@ LogLevel ERROR
 
     def main(self):
         self.extra["machine"] = self.machine()
+        if "http" in self.args.phases and sysctl("net.ipv4.tcp_tw_reuse") == "0":
+            log("warning: net.ipv4.tcp_tw_reuse is 0: the `Connection: close` runs leave TIME_WAIT sockets at wrk's end "
+                "that may use up the ephemeral ports (wrk then counts connect errors); the bench does not change sysctls")
         if self.args.wait_quiet > 0:
             self.wait_quiet()
         self.start_services()
@@ -831,6 +1144,9 @@ LogLevel ERROR
         if "http" in phases:
             self.phase("http")
             self.phase_http()
+        if "shards" in phases:
+            self.phase("v1 vs v2")
+            self.phase_shards()
         if "profile" in phases:
             self.phase("profile")
             self.phase_profile()
@@ -857,12 +1173,29 @@ def main():
     ap.add_argument("--profile-secs", type=int, default=15)
     ap.add_argument("--warmup-secs", type=int, default=10, help="JIT warm-up of each tunnel path before measuring")
     ap.add_argument("--download-mib", type=int, default=1024)
-    ap.add_argument("--rss-variant", default="-XX:+UseSerialGC -Xms8m -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -Xss512k",
+    ap.add_argument("--kit-jvm", default=" ".join(KIT_JVM),
+                    help="JVM flags of the kit measured for throughput, latency and idle streams")
+    ap.add_argument("--aot-app", default=os.path.join(REPO, "target", "bench-aot"),
+                    help="aot-jar build of the kit (run.sh makes it) for the idle RSS with the image's AOT cache")
+    ap.add_argument("--rss-variant", default="",
                     help="extra kit JVM flags measured for idle RSS as an informational variant ('' to skip)")
+    ap.add_argument("--close-conns", type=int, default=50, help="connections of the `Connection: close` workload")
+    ap.add_argument("--idle-data-kib", type=int, default=16,
+                    help="KiB each idle stream echoes each way before going idle in the 'used' runs (0: fresh only)")
+    ap.add_argument("--shard-variants", default="v1=;v2x1=--shards 1;v2x2=--shards 2;v2x4=--shards 4",
+                    help="v1-vs-v2 phase: NAME=EXTRA DRIVER ARGS;... (skipped while the driver has no --shards)")
+    ap.add_argument("--shard-streams", type=int, default=16, help="v1-vs-v2 phase: iperf3 parallel streams")
+    ap.add_argument("--shard-conns", type=int, default=64, help="v1-vs-v2 phase: wrk connections")
+    ap.add_argument("--shard-slow-index", type=int, default=0, help="v1-vs-v2 phase: which driver socket is slowed")
+    ap.add_argument("--shard-slow-kib", type=int, default=8192, help="v1-vs-v2 phase: KiB/s each way on the slow socket")
+    ap.add_argument("--shard-slow-rcvbuf", type=int, default=4096, help="v1-vs-v2 phase: SO_RCVBUF on the slow socket")
     ap.add_argument("--wait-quiet", type=int, default=120,
                     help="wait up to this many seconds for other processes to use < 0.3 cores before starting")
-    ap.add_argument("--phases", default="rss,ttfb,bulk,http,idle,profile")
+    ap.add_argument("--phases", default="rss,ttfb,bulk,http,idle,shards,profile")
     ap.add_argument("--out", default=os.path.join(BENCH, "results.json"))
+    ap.add_argument("--report", default=os.path.join(BENCH, "RESULTS.md"), help="where to write the results")
+    ap.add_argument("--table", default=os.path.join(BENCH, "README-table.md"),
+                    help="where to write the headline table for README's Performance section")
     ap.add_argument("--render-only", action="store_true", help="re-render RESULTS.md from --out without measuring")
     args = ap.parse_args()
 
@@ -872,7 +1205,7 @@ def main():
     if args.render_only:
         with open(args.out) as f:
             saved = json.load(f)
-        report.write(saved, os.path.join(BENCH, "RESULTS.md"))
+        report.write(saved, args.report, args.table)
         return
 
     b = Bench(args)
@@ -892,8 +1225,8 @@ def main():
     saved = dict(data=b.data, extra=b.extra)
     with open(args.out, "w") as f:
         json.dump(saved, f, indent=1, default=str)
-    report.write(saved, os.path.join(BENCH, "RESULTS.md"))
-    log(f"done in {b.extra['elapsed_s']:.0f}s; wrote {os.path.join(BENCH, 'RESULTS.md')}; logs in {b.work}")
+    report.write(saved, args.report, args.table)
+    log(f"done in {b.extra['elapsed_s']:.0f}s; wrote {args.report} and {args.table}; logs in {b.work}")
 
 
 if __name__ == "__main__":
