@@ -256,27 +256,32 @@ final class WebSocketClient implements WireSocket {
                 break; // nothing may follow a close frame
             }
             byte[] payload;
+            int length;
             int opcode;
             switch (m) {
                 case Outbound.Text t -> {
                     payload = t.json().getBytes(StandardCharsets.UTF_8);
+                    length = payload.length;
                     opcode = OP_TEXT;
                 }
                 case Outbound.Binary b -> {
                     payload = b.frame();
+                    length = b.length();
                     opcode = OP_BINARY;
                 }
                 case Outbound.Pong p -> {
                     payload = p.payload();
+                    length = payload.length;
                     opcode = OP_PONG;
                 }
                 case Outbound.Close c -> {
                     payload = closePayload(c.code(), c.reason());
+                    length = payload.length;
                     opcode = OP_CLOSE;
                     closeSent = true;
                 }
             }
-            int need = maskedLength(payload.length);
+            int need = maskedLength(length);
             if (at + need > buffer.length) {
                 if (at > 0) {
                     out.write(buffer, 0, at);
@@ -286,7 +291,7 @@ final class WebSocketClient implements WireSocket {
                     buffer = new byte[Math.max(need, Math.min(WRITE_BUFFER_BYTES, buffer.length * 2))];
                 }
             }
-            at = mask(opcode, payload, nextMaskKey(), buffer, at);
+            at = mask(opcode, payload, length, nextMaskKey(), buffer, at);
         }
         if (at > 0) {
             out.write(buffer, 0, at);
@@ -334,17 +339,17 @@ final class WebSocketClient implements WireSocket {
     /** One client frame (RFC 6455 §5.2) as a new array: FIN, opcode, MASK bit, length, key, payload XOR key. */
     static byte[] maskedFrame(int opcode, byte[] payload, int maskKey) {
         byte[] frame = new byte[maskedLength(payload.length)];
-        mask(opcode, payload, maskKey, frame, 0);
+        mask(opcode, payload, payload.length, maskKey, frame, 0);
         return frame;
     }
 
     /**
-     * Writes one client frame into {@code dst} at {@code at} — the only copy of the payload on the way out.
+     * Writes one client frame of {@code payload[0, n)} into {@code dst} at {@code at} — the only copy of the payload
+     * on the way out.
      *
      * @return the index after the frame
      */
-    static int mask(int opcode, byte[] payload, int maskKey, byte[] dst, int at) {
-        int n = payload.length;
+    static int mask(int opcode, byte[] payload, int n, int maskKey, byte[] dst, int at) {
         dst[at] = (byte) (0x80 | opcode);
         if (n < 126) {
             dst[at + 1] = (byte) (0x80 | n);

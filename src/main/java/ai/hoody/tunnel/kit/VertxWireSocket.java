@@ -45,7 +45,7 @@ final class VertxWireSocket implements WireSocket {
         for (Outbound m : batch) {
             switch (m) {
                 case Outbound.Text t -> track(t.size(), ws.sendText(t.json()));
-                case Outbound.Binary b -> track(b.size(), ws.sendBinary(Buffer.buffer(Unpooled.wrappedBuffer(b.frame()))));
+                case Outbound.Binary b -> track(b.size(), ws.sendBinary(Buffer.buffer(Unpooled.wrappedBuffer(b.frame(), 0, b.length()))));
                 case Outbound.Pong ignored -> {
                     // Vert.x answers WebSocket pings itself
                 }

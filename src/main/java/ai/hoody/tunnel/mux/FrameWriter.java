@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -66,6 +67,8 @@ public final class FrameWriter {
     private final ArrayDeque<Outbound> ordered = new ArrayDeque<>();
     private final Map<Integer, PendingWindow> windows = new HashMap<>();
     private long queuedData;
+    /** Room promised to senders that are reading a DATA payload from their socket now. */
+    private long reservedData;
     private long queuedControl;
     private boolean closeQueued;
     private boolean stopped;
@@ -83,34 +86,92 @@ public final class FrameWriter {
     }
 
     /**
-     * Queues a DATA frame, waiting while the queue is full.
+     * Queues a DATA frame ({@code frame[0, length)}), waiting while the queue is full.
      *
      * @return false when the connection is closing or gone: the frame was dropped
      */
-    public boolean sendData(byte[] frame) throws InterruptedException {
+    public boolean sendData(byte[] frame, int length) throws InterruptedException {
         lock.lock();
         try {
-            while (!stopped && !closeQueued) {
-                if (queuedData >= limits.queuedDataBytes()) {
-                    space.await();
-                } else if (queuedData > 0 && memory.exhausted()) {
-                    // Another connection frees budget, not this one: no signal will come from here, so look again soon.
-                    space.await(10, TimeUnit.MILLISECONDS);
-                } else {
-                    break;
-                }
-            }
-            if (stopped || closeQueued) {
-                return false;
-            }
-            ordered.add(new Outbound.Binary(frame, true));
-            queuedData += frame.length;
-            memory.chargeOutbound(frame.length);
-            work.signal();
-            return true;
+            awaitRoom(() -> false);
+            return enqueueData(frame, length);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Reserves room in the queue for a DATA payload of up to {@code wanted} bytes before it is read from a socket, so
+     * that a stream waiting for room holds no buffer: what stream threads hold for the peer is bounded by the queue's
+     * limit, however many streams there are. Waits while the queue is full, looking at {@code cancelled} now and then.
+     *
+     * @return {@code wanted}, or 0 when the connection is closing or {@code cancelled} said so
+     */
+    public int reserveData(int wanted, BooleanSupplier cancelled) throws InterruptedException {
+        lock.lock();
+        try {
+            if (!awaitRoom(cancelled)) {
+                return 0;
+            }
+            reservedData += wanted;
+            return wanted;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Queues a DATA frame read into room {@link #reserveData reserved} before; never waits. */
+    public boolean sendReservedData(byte[] frame, int length, int reserved) {
+        lock.lock();
+        try {
+            reservedData -= reserved;
+            space.signalAll();
+            return enqueueData(frame, length);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives back room reserved and not used (the socket ended, or the stream was reset). */
+    public void releaseReservation(int reserved) {
+        if (reserved == 0) {
+            return;
+        }
+        lock.lock();
+        try {
+            reservedData -= reserved;
+            space.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** With the lock held. @return false when the connection is closing or {@code cancelled} */
+    private boolean awaitRoom(BooleanSupplier cancelled) throws InterruptedException {
+        while (!stopped && !closeQueued && !cancelled.getAsBoolean()) {
+            long held = queuedData + reservedData;
+            if (held >= limits.queuedDataBytes()) {
+                // Signalled as the writer takes frames; a cancelled sender must not wait for that forever.
+                space.await(100, TimeUnit.MILLISECONDS);
+            } else if (held > 0 && memory.exhausted()) {
+                // Another connection frees budget, not this one: no signal will come from here, so look again soon.
+                space.await(10, TimeUnit.MILLISECONDS);
+            } else {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean enqueueData(byte[] frame, int length) {
+        if (stopped || closeQueued) {
+            return false;
+        }
+        ordered.add(new Outbound.Binary(frame, length, true));
+        queuedData += length;
+        memory.chargeOutbound(length);
+        work.signal();
+        return true;
     }
 
     /** Queues a stream frame other than DATA in order with DATA (OPEN, FIN, RESET). Never waits. */
@@ -191,6 +252,7 @@ public final class FrameWriter {
             stopped = true;
             memory.releaseOutbound(queuedData);
             queuedData = 0;
+            reservedData = 0;
             queuedControl = 0;
             urgent.clear();
             ordered.clear();

@@ -240,11 +240,114 @@ public final class MuxStream {
             } finally {
                 lock.unlock();
             }
-            mux.writer().sendData(FrameCodec.data(id, b, off, n));
+            byte[] frame = FrameCodec.data(id, b, off, n);
+            mux.writer().sendData(frame, frame.length);
             mux.sent(n);
             off += n;
             len -= n;
         }
+    }
+
+    /**
+     * Room to read the next DATA payload into, straight from a socket: an array with space for the frame header,
+     * and what it may take ({@code capacity}: within the stream's credit and, for a large read, room reserved in the
+     * connection's queue). Give it to {@link #send} with what was read, or back with {@link #release}.
+     */
+    public static final class SendSlot {
+        final byte[] frame;
+        final int capacity;
+        final int reserved;
+
+        private SendSlot(byte[] frame, int capacity, int reserved) {
+            this.frame = frame;
+            this.capacity = capacity;
+            this.reserved = reserved;
+        }
+
+        /** The array to read into, at {@link #offset()}. */
+        public byte[] array() {
+            return frame;
+        }
+
+        public int offset() {
+            return FrameCodec.HEADER_BYTES;
+        }
+
+        public int capacity() {
+            return capacity;
+        }
+    }
+
+    /** Reads up to this much without reserving room in the connection's queue: what an idle stream holds. */
+    public static final int SMALL_READ_BYTES = 1024;
+
+    /**
+     * Waits for credit and, above {@link #SMALL_READ_BYTES}, for room in the connection's queue, and returns an array
+     * to read up to {@code wanted} bytes into. A stream that waits here holds no buffer, so what stream threads hold
+     * for the peer is bounded by the connection's queue limit plus one small read per stream. One writer.
+     *
+     * @throws StreamResetException when the stream is reset (or the connection ends) meanwhile
+     */
+    public SendSlot awaitSendSlot(int wanted) throws StreamResetException, InterruptedException {
+        int n;
+        lock.lock();
+        try {
+            while (sendCredit == 0) {
+                throwIfReset();
+                changed.await();
+            }
+            throwIfReset();
+            if (finSent) {
+                throw new IllegalStateException("write after finish on stream " + id);
+            }
+            n = (int) Math.min(Math.min(Math.max(1, wanted), sendCredit), FrameCodec.MAX_DATA_BYTES);
+        } finally {
+            lock.unlock();
+        }
+        int reserved = 0;
+        if (n > SMALL_READ_BYTES) {
+            reserved = mux.writer().reserveData(n, this::isReset);
+            if (reserved == 0) {
+                lock.lock();
+                try {
+                    throwIfReset();
+                } finally {
+                    lock.unlock();
+                }
+                throw new StreamResetException(ResetCode.SESSION_CLOSING, "the connection is closing", false);
+            }
+        }
+        return new SendSlot(FrameCodec.dataBuffer(n), n, reserved);
+    }
+
+    /** Sends the {@code n} bytes read into {@code slot} as one DATA frame. */
+    public void send(SendSlot slot, int n) throws StreamResetException {
+        lock.lock();
+        try {
+            if (resetCode != null) {
+                mux.writer().releaseReservation(slot.reserved);
+                throwIfReset();
+            }
+            sendCredit -= n; // within credit: the slot was sized by it and only this thread spends it
+        } finally {
+            lock.unlock();
+        }
+        int length = FrameCodec.finishData(slot.frame, id, n);
+        if (slot.reserved > 0) {
+            mux.writer().sendReservedData(slot.frame, length, slot.reserved);
+        } else {
+            try {
+                mux.writer().sendData(slot.frame, length);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        mux.sent(n);
+    }
+
+    /** Gives back a slot that was not used (the socket ended or failed). */
+    public void release(SendSlot slot) {
+        mux.writer().releaseReservation(slot.reserved);
     }
 
     /** Half-closes our direction with FIN. */

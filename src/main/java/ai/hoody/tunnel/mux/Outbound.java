@@ -17,12 +17,17 @@ public sealed interface Outbound {
     }
 
     /**
-     * A stream frame (§4): the whole binary message. {@code data} marks DATA frames, which the writer paces (senders
-     * wait while too many are queued) and counts against the memory budget.
+     * A stream frame (§4): the message is {@code frame[0, length)} (a DATA frame read straight from a socket may
+     * leave the rest of its array unused). {@code data} marks DATA frames, which the writer paces (senders wait while
+     * too many are queued) and counts against the memory budget.
      */
-    record Binary(byte[] frame, boolean data) implements Outbound {
+    record Binary(byte[] frame, int length, boolean data) implements Outbound {
+        public Binary(byte[] frame, boolean data) {
+            this(frame, frame.length, data);
+        }
+
         public int size() {
-            return frame.length;
+            return length;
         }
     }
 

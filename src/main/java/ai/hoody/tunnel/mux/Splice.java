@@ -21,9 +21,6 @@ import java.nio.ByteBuffer;
  */
 public final class Splice {
 
-    /** Reads start small so that an idle stream holds little memory, and grow (×4 per full read) for bulk transfers. */
-    private static final int FIRST_READ_BYTES = 1024;
-
     private Splice() {
     }
 
@@ -47,20 +44,32 @@ public final class Splice {
         }
     }
 
+    /**
+     * Reads the socket straight into DATA frames. Reads start at {@link MuxStream#SMALL_READ_BYTES} and grow (×4 per full
+     * read, up to a DATA frame) while the socket keeps filling them, shrinking back when it does not: an idle or
+     * interactive stream holds a small array, a bulk one reads whole frames.
+     */
     private static void socketToStream(MuxStream stream, Socket socket) throws InterruptedException {
-        byte[] buf = new byte[FIRST_READ_BYTES];
+        int wanted = MuxStream.SMALL_READ_BYTES;
         try {
             InputStream in = socket.getInputStream();
             while (true) {
-                int n = in.read(buf);
+                MuxStream.SendSlot slot = stream.awaitSendSlot(wanted);
+                int n;
+                try {
+                    n = in.read(slot.array(), slot.offset(), slot.capacity());
+                } catch (IOException e) {
+                    stream.release(slot);
+                    throw e;
+                }
                 if (n < 0) {
+                    stream.release(slot);
                     stream.finish();
                     return;
                 }
-                stream.write(buf, 0, n);
-                if (n == buf.length && buf.length < FrameCodec.MAX_DATA_BYTES) {
-                    buf = new byte[Math.min(buf.length * 4, FrameCodec.MAX_DATA_BYTES)];
-                }
+                stream.send(slot, n);
+                wanted = n == slot.capacity() ? Math.min(slot.capacity() * 4, FrameCodec.MAX_DATA_BYTES)
+                        : Math.max(MuxStream.SMALL_READ_BYTES, n);
             }
         } catch (StreamResetException e) {
             // the abort hook closed the socket

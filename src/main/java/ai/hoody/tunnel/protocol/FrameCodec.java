@@ -40,6 +40,32 @@ public final class FrameCodec {
         return f;
     }
 
+    /**
+     * An array for a DATA frame whose payload (up to {@code capacity} bytes) will be read into it at
+     * {@link #HEADER_BYTES}; {@link #finishData} then writes the header. Saves the copy {@link #data} makes.
+     */
+    public static byte[] dataBuffer(int capacity) {
+        if (capacity <= 0 || capacity > MAX_DATA_BYTES) {
+            throw new IllegalArgumentException("DATA payload must be 1.." + MAX_DATA_BYTES + " bytes, was " + capacity);
+        }
+        return new byte[HEADER_BYTES + capacity];
+    }
+
+    /**
+     * Writes the header of a DATA frame whose {@code len} payload bytes are already at {@link #HEADER_BYTES} of
+     * {@code frame} (see {@link #dataBuffer}).
+     *
+     * @return the frame's length: the message is {@code frame[0, returned)}
+     */
+    public static int finishData(byte[] frame, int streamId, int len) {
+        if (len <= 0 || len > MAX_DATA_BYTES || HEADER_BYTES + len > frame.length) {
+            throw new IllegalArgumentException("DATA payload must be 1.." + MAX_DATA_BYTES + " bytes within the array, was " + len);
+        }
+        frame[0] = (byte) FrameType.DATA.code;
+        putInt(frame, 1, streamId);
+        return HEADER_BYTES + len;
+    }
+
     public static byte[] window(int streamId, int increment) {
         byte[] f = header(FrameType.WINDOW, streamId, 4);
         putInt(f, HEADER_BYTES, increment);

@@ -454,6 +454,26 @@ class MultiplexerTest {
     }
 
     @Test
+    void kitStreamIdsWrapAfterTheLargestOddIdAndNeverReuseALiveOne() throws Exception {
+        Pair live = openPair(1, "stays open");
+        assertThat(live.kit.id()).isEqualTo(1);
+        kit.startStreamIdsAt(Integer.MAX_VALUE - 2);
+        Pair a = openPair(1, "a");
+        Pair b = openPair(1, "b");
+        Pair c = openPair(1, "c");
+        assertThat(a.kit.id()).isEqualTo(Integer.MAX_VALUE - 2);
+        assertThat(b.kit.id()).isEqualTo(Integer.MAX_VALUE);
+        assertThat(c.kit.id()).as("wrapped to 1, which is live, so the next free odd id").isEqualTo(3);
+        assertThat(kit.activeStreams()).isEqualTo(4);
+        // Each stream is still its own: bytes go where they belong.
+        write(live.kit, "to the first");
+        write(c.kit, "to the wrapped one");
+        assertThat(readText(live.driver, toDriver, 12)).isEqualTo("to the first");
+        assertThat(readText(c.driver, toDriver, 18)).isEqualTo("to the wrapped one");
+        assertThat(live.kit.isReset()).isFalse();
+    }
+
+    @Test
     void awaitOpenedTimesOut() throws Exception {
         MuxStream k = kit.open(1, "slow target");
         Opened o = nextOpen(); // the driver got the OPEN but does not accept
