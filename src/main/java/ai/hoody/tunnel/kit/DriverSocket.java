@@ -25,6 +25,8 @@ final class DriverSocket {
     private final WebSocketConnection ws;
     private final KitContext kit;
     private final VertxWireSocket wire;
+    /** Stops reading the socket while too many of its messages wait for this endpoint (null in tests without a guard). */
+    private final InboundGate gate;
     private boolean preAuth;
     /** Set once the kit decided to close before HELLO: whatever the driver still sends is ignored. */
     private boolean rejected;
@@ -35,7 +37,8 @@ final class DriverSocket {
     DriverSocket(WebSocketConnection ws, KitContext kit) {
         this.ws = ws;
         this.kit = kit;
-        this.wire = new VertxWireSocket(ws);
+        this.gate = InboundGate.take(ws.handshakeRequest().remoteAddress());
+        this.wire = new VertxWireSocket(ws, gate);
     }
 
     void onOpen() {
@@ -61,6 +64,7 @@ final class DriverSocket {
     }
 
     void onText(String text) {
+        handled();
         if (rejected) {
             return;
         }
@@ -72,6 +76,7 @@ final class DriverSocket {
     }
 
     void onBinary(Buffer message) {
+        handled();
         if (rejected) {
             return;
         }
@@ -84,8 +89,15 @@ final class DriverSocket {
 
     /** A WebSocket ping or pong from the driver: a sign of life, like any message. */
     void onPingOrPong() {
+        handled();
         if (connection != null) {
             connection.heard();
+        }
+    }
+
+    private void handled() {
+        if (gate != null) {
+            gate.handled();
         }
     }
 

@@ -31,13 +31,16 @@ final class VertxWireSocket implements WireSocket {
     static final long MAX_IN_FLIGHT_BYTES = 1 << 20;
 
     private final WebSocketConnection ws;
+    /** The socket's gate, through which an abort really cuts the TCP connection; null when there is none (tests). */
+    private final InboundGate gate;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
     private long inFlight;
     private String broken;
 
-    VertxWireSocket(WebSocketConnection ws) {
+    VertxWireSocket(WebSocketConnection ws, InboundGate gate) {
         this.ws = ws;
+        this.gate = gate;
     }
 
     @Override
@@ -90,12 +93,15 @@ final class VertxWireSocket implements WireSocket {
     }
 
     /**
-     * WebSockets Next has no way to drop a socket without the closing handshake: this sends close 1008 and lets Vert.x
-     * cut the connection after its closing timeout. The connection on top stops using it at once.
+     * Close 1008 with the reason, then the TCP connection is cut even if the driver never reads the close frame, and
+     * nothing more is read from it (WebSockets Next alone would wait for a closing handshake, reading on). The
+     * connection on top stops using the socket at once.
      */
     @Override
     public void abort(String reason) {
-        if (!ws.isClosed()) {
+        if (gate != null) {
+            gate.fail(Protocol.CLOSE_POLICY, reason);
+        } else if (!ws.isClosed()) {
             ws.close(new CloseReason(Protocol.CLOSE_POLICY, Protocol.closeReason(reason))).subscribe().with(v -> {
             }, this::closeFailed);
         }

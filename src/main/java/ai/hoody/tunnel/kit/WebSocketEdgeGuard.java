@@ -8,6 +8,8 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
@@ -37,20 +39,22 @@ final class WebSocketEdgeGuard extends Utf8FrameValidator {
     /** Vert.x's name for its own handler, the last in an HTTP/1.x pipeline; the WebSocket decoder replaces the HTTP one. */
     private static final String VERTX_HANDLER = "handler";
     private static final String NAME = "hoody-websocket-edge-guard";
-    /** A peer that does not read our close frame does not keep the socket: the same bound as Vert.x's closing timeout. */
-    private static final long CLOSE_TIMEOUT_SECONDS = 10;
+    /** A peer that does not read our close frame does not keep the socket for longer than this. */
+    private static final long CLOSE_TIMEOUT_SECONDS = 2;
 
     private final int maxFrameBytes;
     private final int maxMessageBytes;
+    private final InboundGate gate;
     /** Bytes of the data message being received so far (the frames since its TEXT or BINARY frame). */
     private int messageBytes;
     /** Set once the connection is failed: nothing more is handed to Vert.x (RFC 6455 §7.1.7). */
     private boolean failed;
 
-    private WebSocketEdgeGuard(int maxFrameBytes, int maxMessageBytes) {
+    private WebSocketEdgeGuard(int maxFrameBytes, int maxMessageBytes, InboundGate gate) {
         super(false); // report invalid UTF-8 to channelRead below instead of closing with Netty's own reason
         this.maxFrameBytes = maxFrameBytes;
         this.maxMessageBytes = maxMessageBytes;
+        this.gate = gate;
     }
 
     /**
@@ -65,7 +69,12 @@ final class WebSocketEdgeGuard extends Utf8FrameValidator {
                     + (pipeline == null ? upgrade.connection() : pipeline.names()));
         }
         if (pipeline.get(NAME) == null) { // a second upgrade attempt on one HTTP/1.1 connection
-            pipeline.addBefore(VERTX_HANDLER, NAME, new WebSocketEdgeGuard(maxFrameBytes, maxMessageBytes));
+            var remote = upgrade.remoteAddress();
+            InboundGate gate = InboundGate.open(pipeline.channel(), remote.hostAddress() + ":" + remote.port());
+            WebSocketEdgeGuard guard = new WebSocketEdgeGuard(maxFrameBytes, maxMessageBytes, gate);
+            pipeline.addBefore(VERTX_HANDLER, NAME, guard);
+            ChannelHandlerContext ctx = pipeline.context(guard);
+            gate.failWith((code, reason) -> guard.fail(ctx, code, reason));
         }
     }
 
@@ -89,10 +98,17 @@ final class WebSocketEdgeGuard extends Utf8FrameValidator {
             fail(ctx, CLOSE_TOO_BIG, "WebSocket message over " + maxMessageBytes + " bytes");
             return;
         }
+        boolean message = frame.isFinalFragment() && !(frame instanceof CloseWebSocketFrame);
+        int size = frame instanceof PingWebSocketFrame || frame instanceof PongWebSocketFrame
+                ? frame.content().readableBytes() : messageBytes;
         try {
             super.channelRead(ctx, msg); // checks UTF-8 across a text message's fragments, then passes the frame on
         } catch (CorruptedWebSocketFrameException e) { // the superclass has released the frame
             fail(ctx, CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8");
+            return;
+        }
+        if (message) {
+            gate.delivered(size); // a whole message, a ping or a pong: the endpoint will get a task for it
         }
     }
 
@@ -119,6 +135,7 @@ final class WebSocketEdgeGuard extends Utf8FrameValidator {
         }
         failed = true;
         LOG.warnf("WebSocket from %s failed with %d: %s", ctx.channel().remoteAddress(), code, reason);
+        ctx.channel().config().setAutoRead(false); // nothing it sends from now on is worth reading
         ctx.writeAndFlush(new CloseWebSocketFrame(code, Protocol.closeReason(reason))).addListener(ChannelFutureListener.CLOSE);
         ctx.executor().schedule(() -> ctx.close(), CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }

@@ -79,7 +79,16 @@ public final class RawWebSocket implements AutoCloseable {
      * {@code Sec-WebSocket-Protocol} lines, an {@code Origin}) and reads the response head, whatever its status.
      */
     public static RawWebSocket connect(URI kit, List<String> extraHeaderLines) throws IOException {
-        Socket s = new Socket(kit.getHost(), kit.getPort());
+        return connect(kit, extraHeaderLines, 0);
+    }
+
+    /** As {@link #connect(URI, List)}, with a small receive buffer when {@code receiveBufferBytes} > 0 (a slow reader). */
+    public static RawWebSocket connect(URI kit, List<String> extraHeaderLines, int receiveBufferBytes) throws IOException {
+        Socket s = new Socket();
+        if (receiveBufferBytes > 0) {
+            s.setReceiveBufferSize(receiveBufferBytes);
+        }
+        s.connect(new java.net.InetSocketAddress(kit.getHost(), kit.getPort()));
         try {
             s.setSoTimeout(10_000);
             StringBuilder request = new StringBuilder("GET " + Protocol.CONNECT_PATH + " HTTP/1.1\r\n")
@@ -141,13 +150,55 @@ public final class RawWebSocket implements AutoCloseable {
         out.flush();
     }
 
+    /** One masked, final frame as bytes, to be written in bulk with {@link #writeRaw} (floods). */
+    public static byte[] maskedFrame(int opcode, byte[] payload) {
+        int n = payload.length;
+        int h = n < 126 ? 2 : n < 65536 ? 4 : 10;
+        byte[] f = new byte[h + 4 + n];
+        f[0] = (byte) (0x80 | opcode);
+        if (n < 126) {
+            f[1] = (byte) (0x80 | n);
+        } else if (n < 65536) {
+            f[1] = (byte) (0x80 | 126);
+            f[2] = (byte) (n >>> 8);
+            f[3] = (byte) n;
+        } else {
+            f[1] = (byte) (0x80 | 127);
+            for (int i = 0; i < 8; i++) {
+                f[2 + i] = (byte) ((long) n >>> (56 - 8 * i));
+            }
+        }
+        byte[] key = new byte[4];
+        ThreadLocalRandom.current().nextBytes(key);
+        System.arraycopy(key, 0, f, h, 4);
+        for (int i = 0; i < n; i++) {
+            f[h + 4 + i] = (byte) (payload[i] ^ key[i & 3]);
+        }
+        return f;
+    }
+
+    /** Writes bytes as they are (e.g. many frames made with {@link #maskedFrame}) in one write. */
+    public void writeRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    public Socket socket() {
+        return socket;
+    }
+
     public void sendText(String text) throws IOException {
         send(true, TEXT, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Sends HELLO (version 1) and returns the kit's HELLO_OK. */
+    /** Sends HELLO (version 1, at most 10 streams) and returns the kit's HELLO_OK. */
     public ControlMessage.HelloOk hello() throws IOException {
-        sendText(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-websocket", "1", 10, null)));
+        return hello(10);
+    }
+
+    /** Sends HELLO (version 1) asking for {@code maxStreams} and returns the kit's HELLO_OK. */
+    public ControlMessage.HelloOk hello(int maxStreams) throws IOException {
+        sendText(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-websocket", "1", maxStreams, null)));
         Frame f = readFrame();
         if (f.opcode() != TEXT) {
             throw new AssertionError("expected HELLO_OK, got opcode " + f.opcode() + ": " + f.text());
