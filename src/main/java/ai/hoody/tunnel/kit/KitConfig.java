@@ -1,6 +1,7 @@
 package ai.hoody.tunnel.kit;
 
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
@@ -29,6 +30,14 @@ public interface KitConfig {
     /** Allow PULL on ports 80..1023. */
     @WithDefault("false")
     boolean allowPrivilegedPull();
+
+    /** The only ports EXPOSE may bind, e.g. {@code 3000-3999,8080}; unset means any (within the other rules). */
+    @WithConverter(PortPolicy.PortPolicyConverter.class)
+    Optional<PortPolicy> exposeAllowedPorts();
+
+    /** The only ports PULL may bind; unset means any (within the other rules). */
+    @WithConverter(PortPolicy.PortPolicyConverter.class)
+    Optional<PortPolicy> pullAllowedPorts();
 
     /** Most streams one session may have open at once; HELLO.maxStreams can only lower it. */
     @WithDefault("16384")
