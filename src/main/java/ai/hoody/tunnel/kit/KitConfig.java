@@ -75,6 +75,14 @@ public interface KitConfig {
     @WithDefault("10s")
     Duration shutdownDrain();
 
+    /**
+     * A connection to the kit's HTTP port that the kit has written nothing to for this long is closed: one that has
+     * not finished its request head (slowloris), or an idle keep-alive connection. Driver WebSockets stay open: the
+     * kit PINGs each every heartbeat interval. Applied by HttpServerLimits.
+     */
+    @WithDefault("30s")
+    Duration httpHeaderTimeout();
+
     /** How long a visitor waits for the driver's OPEN_OK before getting 504. */
     @WithDefault("10s")
     Duration openTimeout();
