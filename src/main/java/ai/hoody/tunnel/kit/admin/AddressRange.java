@@ -7,8 +7,19 @@ import java.util.Arrays;
  * One entry of {@code hoody.tunnel.admin.trusted-proxies}: an IP address ({@code 10.1.2.3}, {@code fd00::7}) or a
  * CIDR block ({@code 10.0.0.0/8}, {@code fd00::/8}). Literal addresses only: a host name would make the guard depend
  * on DNS. An IPv4 range does not match IPv6 peers, except IPv4-mapped ones ({@code ::ffff:10.1.2.3}). Immutable.
+ * (A class, not a record: its address is an array, and the admin package's records are its JSON types.)
  */
-record AddressRange(byte[] network, int prefixBits, String text) {
+final class AddressRange {
+
+    private final byte[] network;
+    private final int prefixBits;
+    private final String text;
+
+    private AddressRange(byte[] network, int prefixBits, String text) {
+        this.network = network;
+        this.prefixBits = prefixBits;
+        this.text = text;
+    }
 
     /** @throws IllegalArgumentException saying what is wrong with {@code spec} */
     static AddressRange parse(String spec) {
