@@ -26,8 +26,9 @@ passed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 
 KIT_PORT=$(free_port); WEB_PORT=$(free_port); EXPOSED=$(free_port)
+ADMIN_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') # the admin API needs it (README "Security")
 start_kit() { # start_kit LOGNAME
-  HOODY_TUNNEL_SHUTDOWN_DRAIN=8s QUARKUS_HTTP_PORT=$KIT_PORT "$JAVA" -Xmx256m -jar "$JAR" >"$WORK/$1" 2>&1 &
+  HOODY_TUNNEL_ADMIN_TOKEN=$ADMIN_TOKEN HOODY_TUNNEL_SHUTDOWN_DRAIN=8s QUARKUS_HTTP_PORT=$KIT_PORT "$JAVA" -Xmx256m -jar "$JAR" >"$WORK/$1" 2>&1 &
   KIT_PID=$!; PIDS+=($KIT_PID)
   wait_for 30 curl -sf "http://127.0.0.1:$KIT_PORT/q/health/ready"
 }
@@ -63,6 +64,6 @@ grep -q '"event":"reconnecting"' "$WORK/driver.log" || fail "no reconnecting eve
 ok "the driver reconnected to the restarted kit by itself and serves again ($(grep -c '"event":"reconnecting"' "$WORK/driver.log") reconnect attempts)"
 
 kill -TERM "$DRIVER"; wait "$DRIVER" 2>/dev/null || true
-wait_for 5 sh -c "curl -sf http://127.0.0.1:$KIT_PORT/api/v1/tunnel/bindings | grep -q '\"bindings\":\[\]'" || fail "bindings left after the driver stopped"
+wait_for 5 sh -c "curl -sf -H 'Authorization: Bearer $ADMIN_TOKEN' http://127.0.0.1:$KIT_PORT/api/v1/tunnel/bindings | grep -q '\"bindings\":\[\]'" || fail "bindings left after the driver stopped"
 ok "a driver stopped with SIGTERM leaves no binding behind"
 echo "$passed passed, 0 failed"

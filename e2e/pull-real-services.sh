@@ -41,7 +41,8 @@ ok() { echo "ok: $*"; passed=$((passed + 1)); }
 
 # --- the kit ---
 KIT_PORT=$(free_port)
-QUARKUS_HTTP_PORT=$KIT_PORT "$JAVA" -Xmx256m -jar "$JAR" >"$WORK/kit.log" 2>&1 &
+ADMIN_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') # the admin API needs it (README "Security")
+HOODY_TUNNEL_ADMIN_TOKEN=$ADMIN_TOKEN QUARKUS_HTTP_PORT=$KIT_PORT "$JAVA" -Xmx256m -jar "$JAR" >"$WORK/kit.log" 2>&1 &
 PIDS+=($!)
 wait_for 30 curl -sf "http://127.0.0.1:$KIT_PORT/q/health/ready"
 KIT="http://127.0.0.1:$KIT_PORT"
@@ -108,5 +109,5 @@ start_driver nginx-driver expose "$NGINX_PORT" --port "$EXPOSED" >/dev/null
 ok "nginx through EXPOSE: page and a 50 MB file byte-exact"
 
 # --- the kit saw it all, and cleans up when the drivers stop ---
-curl -sf "$KIT/api/v1/tunnel/bindings" >"$WORK/bindings.json" 2>/dev/null && ok "admin API lists $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["bindings"]))' "$WORK/bindings.json") bindings"
+curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "$KIT/api/v1/tunnel/bindings" >"$WORK/bindings.json" 2>/dev/null && ok "admin API lists $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["bindings"]))' "$WORK/bindings.json") bindings"
 echo "$passed passed, 0 failed"

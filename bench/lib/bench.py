@@ -343,9 +343,14 @@ def wait_listening(port, timeout=20, what=""):
     raise RuntimeError(f"nothing listens on {port} ({what}) after {timeout}s")
 
 
+# The kits the benchmarks start accept this admin token (README "Security"); sent on every GET, harmless elsewhere.
+ADMIN_TOKEN = os.urandom(24).hex()
+
+
 def http_get(url, timeout=5):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -496,7 +501,7 @@ LogLevel ERROR
 
     def start_kit(self, name, port, jvm=None, jar=None):
         env = {"QUARKUS_HTTP_PORT": str(port), "QUARKUS_HTTP_HOST": "127.0.0.1",
-               "HOODY_TUNNEL_EXPOSE_HOST": "127.0.0.1"}
+                "HOODY_TUNNEL_EXPOSE_HOST": "127.0.0.1", "HOODY_TUNNEL_ADMIN_TOKEN": ADMIN_TOKEN}
         kit = Proc(self, name, [JAVA] + (self.kit_jvm if jvm is None else jvm) + ["-jar", jar or JAR], env=env)
         deadline = time.monotonic() + 60
         while True:

@@ -1,6 +1,7 @@
 package ai.hoody.tunnel;
 
 import ai.hoody.tunnel.kit.KitConfig;
+import ai.hoody.tunnel.kit.admin.AdminConfig;
 import ai.hoody.tunnel.kit.admin.TunnelAdminResource;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,9 +36,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Checks what an operator applies ({@code deployment/*.yaml}) and builds ({@code src/main/docker/Dockerfile.*})
  * against the kit itself, without starting anything: the probes must name paths the kit serves (SmallRye Health's
  * paths as configured, and the admin resource's JAX-RS paths), every port must be {@code quarkus.http.port} from
- * {@code application.properties}, the security context must stay locked down, the scrape annotations must point at
- * the metrics endpoint, every {@code HOODY_TUNNEL_*} variable must be a setting the kit has, and the grace period
- * must outlast the kit's shutdown drain.
+ * {@code application.properties}, the security context must stay locked down, the metrics must be scraped with the
+ * admin token (a PodMonitor, no scrape annotations), admin credentials must come from a Secret, every
+ * {@code HOODY_TUNNEL_*} variable must be a setting the kit has, and the grace period must outlast the kit's shutdown
+ * drain.
  */
 class DeploymentManifestsTest {
 
@@ -79,7 +81,8 @@ class DeploymentManifestsTest {
                 .anyMatch(k -> k.startsWith("kit.yaml") && k.endsWith("Service"))
                 .anyMatch(k -> k.startsWith("sidecar-snippet.yaml") && k.endsWith("Deployment"))
                 .anyMatch(k -> k.startsWith("privileged-expose-patch.yaml"))
-                .anyMatch(k -> k.startsWith("kustomization.yaml"));
+                .anyMatch(k -> k.startsWith("kustomization.yaml"))
+                .anyMatch(k -> k.startsWith("podmonitor.yaml"));
         documents.forEach((where, doc) -> assertThat(doc.path("apiVersion").asText()).as(where + " apiVersion").isNotEmpty());
     }
 
@@ -164,6 +167,9 @@ class DeploymentManifestsTest {
         for (Method m : KitConfig.class.getDeclaredMethods()) {
             known.add("HOODY_TUNNEL_" + m.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT));
         }
+        for (Method m : AdminConfig.class.getDeclaredMethods()) {
+            known.add("HOODY_TUNNEL_ADMIN_" + m.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT));
+        }
         known.add("HOODY_TUNNEL_RESERVED_PORTS"); // read by ReservedPorts through the Config API, not KitConfig
         assertThat(known).contains("HOODY_TUNNEL_PUBLIC_URL_PATTERN", "HOODY_TUNNEL_MAX_PRE_AUTH_CONNECTIONS",
                 "HOODY_TUNNEL_ALLOW_PRIVILEGED_EXPOSE");
@@ -195,8 +201,12 @@ class DeploymentManifestsTest {
         }
     }
 
+    /**
+     * The metrics need the admin token (README "Security"): no kit pod asks to be scraped by annotation (Prometheus
+     * would get 403), and the PodMonitor scrapes the metrics endpoint with the token the kit reads from its secret.
+     */
     @Test
-    void prometheusScrapesTheMetricsEndpoint() throws NoSuchMethodException {
+    void prometheusScrapesTheMetricsEndpointWithTheAdminToken() throws NoSuchMethodException {
         String base = TunnelAdminResource.class.getAnnotation(jakarta.ws.rs.Path.class).value();
         Method metrics = TunnelAdminResource.class.getMethod("metrics");
         assertThat(metrics.isAnnotationPresent(GET.class)).isTrue();
@@ -207,10 +217,37 @@ class DeploymentManifestsTest {
             if (containersOf(template.path("spec")).stream().noneMatch(DeploymentManifestsTest::isKit)) {
                 continue;
             }
-            JsonNode annotations = template.path("metadata").path("annotations");
-            assertThat(annotations.path("prometheus.io/scrape").asText()).as(e.getKey() + " scrape").isEqualTo("true");
-            assertThat(annotations.path("prometheus.io/path").asText()).as(e.getKey() + " path").isEqualTo(metricsPath);
-            assertThat(annotations.path("prometheus.io/port").asInt()).as(e.getKey() + " port").isEqualTo(httpPort);
+            assertThat(template.path("metadata").path("annotations").path("prometheus.io/scrape").asText())
+                    .as(e.getKey() + ": an annotation scrape carries no token").isNotEqualTo("true");
+        }
+        JsonNode monitor = documents.entrySet().stream().filter(e -> e.getKey().startsWith("podmonitor.yaml"))
+                .findFirst().orElseThrow().getValue();
+        assertThat(monitor.path("kind").asText()).isEqualTo("PodMonitor");
+        JsonNode labels = deployment("kit.yaml").path("spec").path("template").path("metadata").path("labels");
+        monitor.path("spec").path("selector").path("matchLabels").properties().forEach(l ->
+                assertThat(labels.path(l.getKey()).asText()).as("selector " + l.getKey()).isEqualTo(l.getValue().asText()));
+        JsonNode endpoint = monitor.path("spec").path("podMetricsEndpoints").get(0);
+        JsonNode kit = containersOf(podSpec(deployment("kit.yaml"))).stream().filter(DeploymentManifestsTest::isKit)
+                .findFirst().orElseThrow();
+        assertThat(endpoint.path("path").asText()).isEqualTo(metricsPath);
+        assertThat(resolvePort(kit, endpoint.path("port"))).isEqualTo(httpPort);
+        assertThat(endpoint.path("authorization").path("type").asText()).isEqualTo("Bearer");
+        JsonNode tokenRef = secretRef(kit, "HOODY_TUNNEL_ADMIN_TOKEN");
+        assertThat(endpoint.path("authorization").path("credentials").path("name").asText()).isEqualTo(tokenRef.path("name").asText());
+        assertThat(endpoint.path("authorization").path("credentials").path("key").asText()).isEqualTo(tokenRef.path("key").asText());
+    }
+
+    /** Admin credentials come from a Secret, never from a value written into a manifest. */
+    @Test
+    void adminCredentialsComeFromASecret() {
+        for (JsonNode kit : kitContainers()) {
+            for (String name : List.of("HOODY_TUNNEL_ADMIN_TOKEN", "HOODY_TUNNEL_ADMIN_PROXY_SECRET")) {
+                JsonNode ref = secretRef(kit, name);
+                assertThat(ref.path("name").asText()).as(kit.path("name").asText() + " " + name).isEqualTo("hoody-tunnel-admin");
+                assertThat(ref.path("optional").asBoolean()).as(name + ": the kit starts (refusing every admin call) without it").isTrue();
+            }
+            kit.path("env").forEach(e -> assertThat(e.path("name").asText().startsWith("HOODY_TUNNEL_ADMIN_") && e.has("value"))
+                    .as(e.path("name").asText() + " written in the manifest").isFalse());
         }
     }
 
@@ -234,7 +271,8 @@ class DeploymentManifestsTest {
         JsonNode k = documents.entrySet().stream().filter(e -> e.getKey().startsWith("kustomization.yaml"))
                 .findFirst().orElseThrow().getValue();
         texts(k.path("resources")).forEach(r -> assertThat(DEPLOYMENT.resolve(r)).exists());
-        assertThat(texts(k.path("resources"))).contains("kit.yaml").doesNotContain("sidecar-snippet.yaml");
+        // The PodMonitor needs the Prometheus Operator's CRDs: applied on its own, where they exist.
+        assertThat(texts(k.path("resources"))).contains("kit.yaml").doesNotContain("sidecar-snippet.yaml", "podmonitor.yaml");
     }
 
     @Test
@@ -344,6 +382,16 @@ class DeploymentManifestsTest {
         Map<String, String> env = new LinkedHashMap<>();
         container.path("env").forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
         return env;
+    }
+
+    /** The {@code secretKeyRef} an environment variable of the container is read from; missing if none. */
+    private static JsonNode secretRef(JsonNode container, String name) {
+        for (JsonNode e : container.path("env")) {
+            if (e.path("name").asText().equals(name)) {
+                return e.path("valueFrom").path("secretKeyRef");
+            }
+        }
+        throw new AssertionError(container.path("name").asText() + " has no env " + name);
     }
 
     private static List<String> texts(JsonNode array) {

@@ -32,12 +32,20 @@ final class AdminClient {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 
+    /** Where the CLI finds the admin token when {@code --admin-token} is not given. */
+    static final String TOKEN_ENV = "HOODY_TUNNEL_ADMIN_TOKEN";
+
     private final URI kit;
+    private final String token;
     private final HttpClient http;
 
-    /** @param kit the base URL, as {@link ai.hoody.tunnel.driver.KitUrl#base} returns it */
-    AdminClient(URI kit) {
+    /**
+     * @param kit   the base URL, as {@link ai.hoody.tunnel.driver.KitUrl#base} returns it
+     * @param token an admin token to send as {@code Authorization: Bearer}, or null to send none
+     */
+    AdminClient(URI kit, String token) {
         this.kit = kit;
+        this.token = token == null || token.isBlank() ? null : token.strip();
         // HTTP/1.1: the kit speaks it, and the JDK's h2c upgrade attempt would only add a round of negotiation.
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT).build();
     }
@@ -64,9 +72,10 @@ final class AdminClient {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create(kit + API + path))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(kit + API + path))
                 .timeout(REQUEST_TIMEOUT)
                 .header("User-Agent", Version.USER_AGENT);
+        return token == null ? b : b.header("Authorization", "Bearer " + token);
     }
 
     private String send(HttpRequest request) throws KitErrorException, KitUnreachableException {
@@ -78,6 +87,9 @@ final class AdminClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KitUnreachableException(kit, e);
+        }
+        if (response.statusCode() == 403) {
+            throw KitErrorException.forbidden(error(403, response.body()), token != null);
         }
         if (response.statusCode() / 100 != 2) {
             throw error(response.statusCode(), response.body());

@@ -10,7 +10,7 @@ import java.net.URI;
 import java.util.concurrent.Callable;
 
 /**
- * What every admin command shares: {@code --kit}, and the exit codes. 0 when the kit answered 2xx; 1 when it answered
+ * What every admin command shares: {@code --kit}, {@code --admin-token}, and the exit codes. 0 when the kit answered 2xx; 1 when it answered
  * an error (its {@code {error, message}} goes to stderr) or could not be reached; 2, from picocli, for usage errors.
  * Output goes to picocli's writers so that tests (and embedders) can capture it.
  */
@@ -31,12 +31,18 @@ abstract class AdminCommand implements Callable<Integer> {
                     + DriverOptions.DEFAULT_KIT + ".")
     URI kit;
 
+    // The kit accepts several tokens (rotation); the CLI sends one. Not echoed anywhere, not even in --help.
+    @Option(names = "--admin-token", paramLabel = "TOKEN", defaultValue = "${env:" + AdminClient.TOKEN_ENV + "}",
+            description = "One of the kit's admin tokens (hoody.tunnel.admin.token), sent as Authorization: Bearer; "
+                    + "default $" + AdminClient.TOKEN_ENV + ". Not needed through the platform's proxy.")
+    String adminToken;
+
     @Override
     public final Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            run(new AdminClient(kit), out);
+            run(new AdminClient(kit, adminToken), out);
             out.flush();
             return 0;
         } catch (KitErrorException e) {

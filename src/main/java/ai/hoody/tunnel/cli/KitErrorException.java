@@ -21,6 +21,17 @@ final class KitErrorException extends Exception {
                 : message + " (" + error + ", HTTP " + status + ")", body);
     }
 
+    /**
+     * The kit's admin guard (or a proxy) refused the call: says what to configure, since "not via Hoody Proxy" alone
+     * does not tell an operator at a shell what to do.
+     */
+    static KitErrorException forbidden(KitErrorException answer, boolean tokenSent) {
+        return new KitErrorException(answer.getMessage() + (tokenSent
+                ? "; the admin token was refused: use one of the kit's hoody.tunnel.admin.token values"
+                : "; pass one of the kit's admin tokens (hoody.tunnel.admin.token) with --admin-token or $"
+                + AdminClient.TOKEN_ENV + ", or call through the platform's proxy"), answer.body);
+    }
+
     static KitErrorException unreadable(String why, String body) {
         return new KitErrorException("the kit's answer is not what this CLI expects: " + why, body);
     }

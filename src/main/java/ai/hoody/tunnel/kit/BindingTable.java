@@ -77,6 +77,10 @@ public class BindingTable {
             return err(req, BindErrorCode.PRIVILEGED_PORT, "port " + port + " is privileged; start the kit with --allow-privileged-"
                     + mode.mode + " to allow 80..1023");
         }
+        String outsideAllowList = PortPolicy.refusal(config, mode, port);
+        if (outsideAllowList != null) {
+            return err(req, BindErrorCode.RESERVED_PORT, outsideAllowList);
+        }
         Set<Integer> reserved = ReservedPorts.current();
         if (reserved.contains(port)) {
             return err(req, BindErrorCode.RESERVED_PORT, "port " + port + " is one of the kit's own ports " + reserved);

@@ -2,9 +2,11 @@ package ai.hoody.tunnel.kit;
 
 import com.sun.management.UnixOperatingSystemMXBean;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 import java.lang.management.ManagementFactory;
-import java.lang.management.OperatingSystemMXBean;
+import java.util.OptionalInt;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -15,22 +17,37 @@ import java.util.concurrent.Semaphore;
 @ApplicationScoped
 public class FdBudget {
 
+    private static final Logger LOG = Logger.getLogger(FdBudget.class);
     private final int total;
     private final Semaphore permits;
 
-    FdBudget(KitConfig config) {
-        this.total = config.fdBudget().orElseGet(() -> derived(config.fdReserve()));
+    /**
+     * @param httpConnections {@code quarkus.http.limits.max-connections}: the connections the kit's own HTTP port may
+     *                        hold, each a descriptor this budget must leave room for (they are not counted one by one)
+     */
+    FdBudget(KitConfig config,
+             @ConfigProperty(name = "quarkus.http.limits.max-connections") OptionalInt httpConnections) {
+        if (httpConnections.isEmpty()) {
+            LOG.warn("quarkus.http.limits.max-connections is not set: connections to the kit's HTTP port are not capped, "
+                    + "and may take descriptors the budget counts on");
+        }
+        this.total = config.fdBudget().orElseGet(() -> {
+            if (!(ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix)) {
+                return 4096;
+            }
+            return derived(unix.getMaxFileDescriptorCount(), unix.getOpenFileDescriptorCount(), config.fdReserve(),
+                    httpConnections.orElse(0));
+        });
         this.permits = new Semaphore(total);
     }
 
-    /** The process limit, less what is open now, less a reserve for everything that is not a tunnel socket. */
-    private static int derived(int reserve) {
-        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-        if (os instanceof UnixOperatingSystemMXBean unix) {
-            long free = unix.getMaxFileDescriptorCount() - unix.getOpenFileDescriptorCount() - reserve;
-            return (int) Math.max(0, Math.min(free, Integer.MAX_VALUE / 2));
-        }
-        return 4096;
+    /**
+     * The process limit, less what is open now, less the HTTP port's connection cap, less a reserve for everything
+     * else that is not a tunnel socket.
+     */
+    static int derived(long limit, long open, int reserve, int httpConnections) {
+        long free = limit - open - reserve - httpConnections;
+        return (int) Math.max(0, Math.min(free, Integer.MAX_VALUE / 2));
     }
 
     public boolean tryAcquire() {

@@ -1,6 +1,7 @@
 package ai.hoody.tunnel.kit;
 
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
@@ -30,6 +31,14 @@ public interface KitConfig {
     /** Allow PULL on ports 80..1023. */
     @WithDefault("false")
     boolean allowPrivilegedPull();
+
+    /** The only ports EXPOSE may bind, e.g. {@code 3000-3999,8080}; unset means any (within the other rules). */
+    @WithConverter(PortPolicy.PortPolicyConverter.class)
+    Optional<PortPolicy> exposeAllowedPorts();
+
+    /** The only ports PULL may bind; unset means any (within the other rules). */
+    @WithConverter(PortPolicy.PortPolicyConverter.class)
+    Optional<PortPolicy> pullAllowedPorts();
 
     /** Most streams one session may have open at once; HELLO.maxStreams can only lower it. */
     @WithDefault("16384")
@@ -66,6 +75,14 @@ public interface KitConfig {
     /** On SIGTERM (and after a driver's GOAWAY): how long in-flight streams may finish before sockets close. */
     @WithDefault("10s")
     Duration shutdownDrain();
+
+    /**
+     * A connection to the kit's HTTP port that the kit has written nothing to for this long is closed: one that has
+     * not finished its request head (slowloris), or an idle keep-alive connection. Driver WebSockets stay open: the
+     * kit PINGs each every heartbeat interval. Applied by HttpServerLimits.
+     */
+    @WithDefault("30s")
+    Duration httpHeaderTimeout();
 
     /** How long a visitor waits for the driver's OPEN_OK before getting 504. */
     @WithDefault("10s")

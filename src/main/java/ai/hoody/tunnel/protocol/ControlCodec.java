@@ -1,8 +1,10 @@
 package ai.hoody.tunnel.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,11 +18,16 @@ public final class ControlCodec {
     /** Longest control message accepted, in characters. */
     public static final int MAX_CONTROL_CHARS = 16 * 1024;
 
-    /** Exactly one JSON object per message: trailing text is an error, not something to ignore. */
+    /**
+     * Exactly one JSON object per message: trailing text is an error, not something to ignore. A key twice in one
+     * object is an error too: Jackson would keep the last, so {@code {"type":"PING","type":"BIND",...}} would run as
+     * a BIND while anything that read the first key (a log line, a proxy's filter) saw a PING.
+     */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(4096).build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build())
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private ControlCodec() {
     }

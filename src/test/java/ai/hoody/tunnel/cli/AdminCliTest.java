@@ -4,6 +4,7 @@ import ai.hoody.tunnel.protocol.Version;
 
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.GoAwayCode;
+import ai.hoody.tunnel.support.Admin;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,7 +19,11 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -63,7 +68,7 @@ class AdminCliTest {
 
     @Test
     void health() throws Exception {
-        Run plain = run("health", "--kit", kit);
+        Run plain = admin("health", "--kit", kit);
         assertThat(plain.code()).isZero();
         assertThat(plain.err()).isEmpty();
         List<String> lines = plain.lines();
@@ -75,7 +80,7 @@ class AdminCliTest {
         assertThat(lines.get(4)).matches("fds      \\d+");
         assertThat(lines.get(5)).matches("rss      \\d+\\.\\d (MiB|GiB)");
 
-        Run json = run("health", "--kit", kit, "--json");
+        Run json = admin("health", "--kit", kit, "--json");
         assertThat(json.code()).isZero();
         JsonNode h = JSON.readTree(json.out());
         assertThat(h.get("status").asText()).isEqualTo("ok");
@@ -86,7 +91,7 @@ class AdminCliTest {
 
     @Test
     void list() throws Exception {
-        Run plain = run("list", "--kit", kit);
+        Run plain = admin("list", "--kit", kit);
         assertThat(plain.code()).isZero();
         assertThat(plain.lines().getFirst()).startsWith("SESSION").contains("PEER", "PROTOCOL", "STREAMS", "CONNECTIONS",
                 "EXPOSE", "PULL");
@@ -98,7 +103,7 @@ class AdminCliTest {
         assertThat(plain.lines().getLast()).matches("\\d+ sessions?, \\d+ orphaned, \\d+ active streams?, \\d+ bindings?, "
                 + "\\d+ fd permits available");
 
-        Run json = run("list", "--kit", kit, "--json");
+        Run json = admin("list", "--kit", kit, "--json");
         assertThat(json.code()).isZero();
         JsonNode o = JSON.readTree(json.out());
         assertThat(o.get("orphanedSessions").asInt()).isBetween(0, o.get("sessions").size() - 1); // other tests' orphans
@@ -107,7 +112,7 @@ class AdminCliTest {
 
     @Test
     void sessionsList() throws Exception {
-        Run plain = run("sessions", "list", "--kit", kit);
+        Run plain = admin("sessions", "list", "--kit", kit);
         assertThat(plain.code()).isZero();
         String header = plain.lines().getFirst();
         assertThat(header).startsWith("SESSION").contains("PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
@@ -117,7 +122,7 @@ class AdminCliTest {
         assertAligned(header, row, "BINDINGS", "expose:" + expose.port() + "#" + expose.bindId()
                 + " pull:" + pull.port() + "#" + pull.bindId());
 
-        Run json = run("sessions", "list", "--kit", kit, "--json");
+        Run json = admin("sessions", "list", "--kit", kit, "--json");
         assertThat(json.code()).isZero();
         JsonNode mine = find(JSON.readTree(json.out()).get("sessions"), "sessionId", sessionId);
         assertThat(mine.get("maxStreams").asInt()).isEqualTo(64);
@@ -126,7 +131,7 @@ class AdminCliTest {
 
     @Test
     void bindingsList() throws Exception {
-        Run plain = run("bindings", "list", "--kit", kit);
+        Run plain = admin("bindings", "list", "--kit", kit);
         assertThat(plain.code()).isZero();
         String header = plain.lines().getFirst();
         assertThat(header).startsWith("PORT").contains("KIND", "MODE", "SESSION", "BIND");
@@ -137,7 +142,7 @@ class AdminCliTest {
         assertThat(exposeRow).endsWith(" " + expose.bindId());
         assertThat(plain.lines()).anySatisfy(l -> assertThat(l).startsWith(pull.port() + " ").contains("tcp", "pull", sessionId));
 
-        Run json = run("bindings", "list", "--kit", kit, "--json");
+        Run json = admin("bindings", "list", "--kit", kit, "--json");
         assertThat(json.code()).isZero();
         JsonNode row = find(JSON.readTree(json.out()).get("bindings"), "port", Integer.toString(pull.port()));
         assertThat(row.get("sessionId").asText()).isEqualTo(sessionId);
@@ -146,7 +151,7 @@ class AdminCliTest {
 
     @Test
     void metrics() {
-        Run r = run("metrics", "--kit", kit);
+        Run r = admin("metrics", "--kit", kit);
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("# TYPE hoody_tunnel_sessions_active gauge", "hoody_tunnel_bindings_active{mode=\"expose\"",
                 "hoody_tunnel_fd_permits_available");
@@ -154,7 +159,7 @@ class AdminCliTest {
 
     @Test
     void sessionsKillPlain() throws Exception {
-        Run r = run("sessions", "kill", sessionId, "--grace-ms", "0", "--kit", kit);
+        Run r = admin("sessions", "kill", sessionId, "--grace-ms", "0", "--kit", kit);
         assertThat(r.code()).isZero();
         assertThat(r.out()).isEqualTo("session " + sessionId + " closing\n");
         assertThat(((ControlMessage.GoAway) driver.next(ControlMessage.GoAway.class)).code()).isEqualTo(GoAwayCode.ADMIN_KILL);
@@ -168,14 +173,14 @@ class AdminCliTest {
 
     @Test
     void sessionsKillJson() throws Exception {
-        Run r = run("sessions", "kill", sessionId, "--kit", kit, "--json");
+        Run r = admin("sessions", "kill", sessionId, "--kit", kit, "--json");
         assertThat(r.code()).isZero();
         JsonNode k = JSON.readTree(r.out());
         assertThat(k.get("sessionId").asText()).isEqualTo(sessionId);
         assertThat(k.get("status").asText()).isEqualTo("closing");
         driver.awaitClose(Duration.ofSeconds(10));
 
-        Run unknown = run("sessions", "kill", "ses_nobody", "--kit", kit, "--json");
+        Run unknown = admin("sessions", "kill", "ses_nobody", "--kit", kit, "--json");
         assertThat(unknown.code()).isEqualTo(1);
         JsonNode e = JSON.readTree(unknown.err());
         assertThat(e.get("error").asText()).isEqualTo("session_not_found");
@@ -184,7 +189,7 @@ class AdminCliTest {
 
     @Test
     void aGraceTheKitRefusesIsAnError() {
-        Run r = run("sessions", "kill", sessionId, "--grace-ms", "9999", "--kit", kit);
+        Run r = admin("sessions", "kill", sessionId, "--grace-ms", "9999", "--kit", kit);
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("invalid_grace_ms", "HTTP 400", "0..5000");
         assertThat(driver.isClosed()).isFalse();
@@ -212,12 +217,70 @@ class AdminCliTest {
 
     @Test
     void theDriversWebSocketUrlWorksToo() {
-        Run r = run("health", "--kit", "ws://" + kitUri.getHost() + ":" + kitUri.getPort() + "/api/v1/tunnel/connect");
+        Run r = admin("health", "--kit", "ws://" + kitUri.getHost() + ":" + kitUri.getPort() + "/api/v1/tunnel/connect");
         assertThat(r.code()).isZero();
         assertThat(r.out()).startsWith("status   ok");
     }
 
+    // --- the admin credential (issue #11) ---
+
+    @Test
+    void withoutATokenTheKitRefusesAndTheCliSaysWhatToConfigure() {
+        Run r = run("sessions", "kill", sessionId, "--kit", kit);
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).isEqualTo("hoody-tunnel: not via Hoody Proxy (forbidden, HTTP 403); pass one of the kit's admin "
+                + "tokens (hoody.tunnel.admin.token) with --admin-token or $HOODY_TUNNEL_ADMIN_TOKEN, or call through the "
+                + "platform's proxy\n");
+        assertThat(driver.isClosed()).as("a refused kill kills nothing").isFalse();
+
+        Run json = run("list", "--kit", kit, "--json");
+        assertThat(json.code()).isEqualTo(1);
+        assertThat(json.err()).isEqualTo("{\"error\":\"forbidden\",\"message\":\"not via Hoody Proxy\"}\n");
+    }
+
+    @Test
+    void aWrongTokenIsSaidToBeWrong() {
+        Run r = run("health", "--kit", kit, "--admin-token", "not-the-kits-token-000000");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("hoody-tunnel: not via Hoody Proxy (forbidden, HTTP 403); the admin token was refused: "
+                + "use one of the kit's hoody.tunnel.admin.token values\n").doesNotContain("not-the-kits-token");
+    }
+
+    @Test
+    void theTokenComesFromTheEnvironment() throws Exception {
+        ProcessBuilder withToken = cli("health", "--kit", kit);
+        withToken.environment().put("HOODY_TUNNEL_ADMIN_TOKEN", Admin.token());
+        Process ok = withToken.start();
+        String out = new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(ok.waitFor()).as(out).isZero();
+        assertThat(out).startsWith("status   ok");
+
+        ProcessBuilder without = cli("health", "--kit", kit);
+        without.environment().remove("HOODY_TUNNEL_ADMIN_TOKEN");
+        Process refused = without.start();
+        String err = new String(refused.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(refused.waitFor()).isEqualTo(1);
+        assertThat(err).contains("HTTP 403", "--admin-token or $HOODY_TUNNEL_ADMIN_TOKEN");
+    }
+
+    /** The CLI as its own process, as an operator starts it: only the environment differs between runs. */
+    private static ProcessBuilder cli(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "ai.hoody.tunnel.cli.Main"));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd);
+    }
+
     // --- helpers ---
+
+    /** Runs an admin command with the test kit's admin token, as an operator would. */
+    private static Run admin(String... args) {
+        String[] withToken = Arrays.copyOf(args, args.length + 2);
+        withToken[args.length] = "--admin-token";
+        withToken[args.length + 1] = Admin.token();
+        return run(withToken);
+    }
 
     /** Runs a command line the way {@code Main} does, capturing what it prints. */
     private static Run run(String... args) {
@@ -255,7 +318,7 @@ class AdminCliTest {
     private Run awaitGone() throws InterruptedException {
         Run r = null;
         for (int i = 0; i < 50; i++) {
-            r = run("sessions", "kill", sessionId, "--kit", kit);
+            r = admin("sessions", "kill", sessionId, "--kit", kit);
             if (r.code() != 0) {
                 return r;
             }

@@ -59,4 +59,19 @@ class FdBudgetTest {
             }
         }
     }
+
+    /**
+     * Issue #11: on a limit of 1,024 descriptors, 2,000 slow connections to the kit's HTTP port took every descriptor
+     * while the budget still offered 727. The derived budget now leaves room for the port's connection cap, so the
+     * budget, the cap, the reserve and what was open at start never add up to more than the limit.
+     */
+    @Test
+    void theDerivedBudgetLeavesRoomForTheHttpPortsConnections() {
+        int limit = 1024, openAtStart = 41, reserve = 256, httpCap = 256;
+        int budget = FdBudget.derived(limit, openAtStart, reserve, httpCap);
+        assertThat(budget).isEqualTo(471);
+        assertThat(openAtStart + reserve + httpCap + budget).isEqualTo(limit);
+        assertThat(FdBudget.derived(limit, openAtStart, reserve, 0)).as("without a cap, as before").isEqualTo(727);
+        assertThat(FdBudget.derived(512, 100, 256, 256)).as("never negative").isZero();
+    }
 }

@@ -489,6 +489,22 @@ class ControlCodecTest {
         assertMalformed(q(json));
     }
 
+    /**
+     * PROTOCOL.md §3: a duplicate key is malformed. Jackson's default is "last wins", so {@code {"type":"PING",
+     * "type":"BIND",...}} used to run as a BIND while a filter reading the first key saw a PING.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"{'type':'PING','type':'BIND','ref':'1','kind':'tcp','mode':'pull','port':5432}",
+            "{'type':'BIND','ref':'1','kind':'tcp','mode':'pull','port':5432,'port':6379}",
+            "{'type':'PING','ts':1,'ts':1}",
+            "{'type':'HELLO','version':1,'client':{'name':'a','name':'b'}}",
+            "{'type':'HELLO','version':1,'resume':{'sessionId':'s','token':'t','token':'u'}}",
+            "{'type':'FUTURE','x':1,'x':2}",
+            "{'type':'PING','extra':{'a':1},'extra':null}"})
+    void duplicateKeysAreRejected(String json) {
+        assertMalformed(q(json), "Duplicate field");
+    }
+
     /** PROTOCOL.md §3 "Types are strict ... booleans must be true/false ... for every known type, including ones only the kit sends". */
     @ParameterizedTest
     @ValueSource(strings = {",'resumed':'true'", ",'resumed':1", ",'resumed':'no'", ""})

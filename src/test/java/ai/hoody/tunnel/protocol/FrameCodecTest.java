@@ -495,6 +495,33 @@ class FrameCodecTest {
         assertThat(((Frame.Reset) f).reason()).contains("\uFFFD").endsWith("A");
     }
 
+    /**
+     * Found by FrameCodecFuzzTest (seed {@code regression-reset-reason-not-utf8}): a reason of 0xff bytes read as
+     * U+FFFD, 3 bytes each, so the reason read was longer than 256 bytes and re-encoding it cut it: the frame did not
+     * survive a round trip. The decoder now cuts what it reads as a sender would.
+     */
+    @Test
+    void invalidUtf8TextIsCutAsASenderWouldSoThatItReEncodesAsRead() throws Exception {
+        byte[] reason = new byte[MAX_TEXT_BYTES];
+        Arrays.fill(reason, (byte) 0xff);
+        Frame.Reset f = (Frame.Reset) decode(concat(hex("06 00000001 0001"), reason));
+        assertThat(utf8(f.reason()).length).isLessThanOrEqualTo(MAX_TEXT_BYTES);
+        assertThat(f.reason()).matches("\uFFFD+");
+        assertThat(decode(FrameCodec.encode(f))).isEqualTo(f);
+
+        // The next find (seed regression-reset-reason-cut-to-the-same-length): one bad byte and 255 good ones read as
+        // 258 bytes, which a sender cuts back to 256, as many as were sent: the cut must not be judged by length.
+        byte[] oneBad = concat(new byte[]{(byte) 0xff}, utf8("a".repeat(MAX_TEXT_BYTES - 1)));
+        Frame.Reset r = (Frame.Reset) decode(concat(hex("06 00000001 0001"), oneBad));
+        assertThat(r.reason()).isEqualTo("\uFFFD" + "a".repeat(MAX_TEXT_BYTES - 3));
+        assertThat(decode(FrameCodec.encode(r))).isEqualTo(r);
+
+        byte[] origin = concat(utf8("/203.0.113.7:5"), reason);
+        Frame.Open o = (Frame.Open) decode(concat(hex("01 00000003 00000001"), Arrays.copyOf(origin, MAX_TEXT_BYTES)));
+        assertThat(o.origin()).startsWith("/203.0.113.7:5\uFFFD");
+        assertThat(decode(FrameCodec.encode(o))).isEqualTo(o);
+    }
+
     // ------------------------------------------------------------------ decode and the caller's buffer
 
     @Test

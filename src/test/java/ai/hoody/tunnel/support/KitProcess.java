@@ -27,6 +27,8 @@ public final class KitProcess implements AutoCloseable {
     public static final List<String> IMAGE_JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** The admin token every kit started here accepts, and every admin request of this class sends. */
+    public static final String ADMIN_TOKEN = "integration-test-admin-token-0123456789";
 
     private final Process process;
     private final int port;
@@ -56,12 +58,14 @@ public final class KitProcess implements AutoCloseable {
         cmd.addAll(jvmOptions);
         cmd.add("-Dquarkus.http.port=" + port);
         cmd.add("-Dquarkus.http.host=127.0.0.1");
+        cmd.add("-Dhoody.tunnel.admin.token=" + ADMIN_TOKEN);
         config.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(jar.toString());
         Path log = Files.createTempFile("kit-process", ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Map<String, String> headers = new HashMap<>();
+        headers.put("Authorization", "Bearer " + ADMIN_TOKEN);
         KitProcess kit = new KitProcess(p, port, log, headers);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {

@@ -20,7 +20,8 @@ final class GraceMillis {
         if (raw == null) {
             return Duration.ofMillis(DEFAULT);
         }
-        if (!raw.matches("[+-]?\\d+")) {
+        // ASCII digits and nothing else: no sign, no blanks, no other script's digits (Long.parseLong takes "+50").
+        if (raw.isEmpty() || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw ApiError.badRequest("invalid_grace_ms", "grace_ms must be an integer number of milliseconds in 0.."
                     + MAX + ", was '" + raw + "'");
         }
@@ -28,9 +29,9 @@ final class GraceMillis {
         try {
             millis = Long.parseLong(raw);
         } catch (NumberFormatException e) {
-            millis = -1; // more digits than a long holds: out of range either way
+            millis = Long.MAX_VALUE; // more digits than a long holds: out of range either way
         }
-        if (millis < 0 || millis > MAX) {
+        if (millis > MAX) {
             throw ApiError.badRequest("invalid_grace_ms", "grace_ms must be in 0.." + MAX + ", was " + raw);
         }
         return Duration.ofMillis(millis);

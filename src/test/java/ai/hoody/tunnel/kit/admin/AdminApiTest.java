@@ -22,7 +22,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-import static io.restassured.RestAssured.given;
+import static ai.hoody.tunnel.support.Admin.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -197,7 +197,8 @@ class AdminApiTest {
 
     @Test
     void killRefusesAGraceThatIsNotANumber() {
-        for (String bad : new String[]{"abc", "1.5", "", "10ms", "0x10"}) {
+        // Digits only: a sign is not part of the grammar ("+50" was accepted, as Long.parseLong reads it).
+        for (String bad : new String[]{"abc", "1.5", "", "10ms", "0x10", "+50", "+0", "-0", " 50", "50 ", "\u0665\u0660"}) {
             assertError(given().queryParam("grace_ms", bad).delete(API + "/sessions/" + sessionId), 400,
                     "invalid_grace_ms");
         }
