@@ -19,6 +19,7 @@ class HttpServerLimitsTest {
     private static KitConfig config(Map<String, String> properties) {
         return new SmallRyeConfigBuilder().withMapping(KitConfig.class)
                 .withConverter(Duration.class, 200, new DurationConverter())
+                .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200, new io.quarkus.runtime.configuration.MemorySizeConverter())
                 .withSources(new PropertiesConfigSource(properties, "test", 500)).build()
                 .getConfigMapping(KitConfig.class);
     }

@@ -57,7 +57,8 @@ class PortPolicyTest {
 
     private static SmallRyeConfig config(Map<String, String> properties) {
         return new SmallRyeConfigBuilder().withMapping(KitConfig.class)
-                .withConverter(Duration.class, 200, new DurationConverter()) // "5s", as Quarkus reads it
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200, new io.quarkus.runtime.configuration.MemorySizeConverter()) // "5s", as Quarkus reads it
                 .withSources(new PropertiesConfigSource(properties, "test", 500)).build();
     }
 }
