@@ -34,6 +34,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * EXPOSE end to end: a real laptop HTTP server behind the real driver, visitors on the exposed port with real
@@ -210,38 +211,68 @@ class ExposeEndToEndTest {
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").join();
     }
 
+    /**
+     * One visitor stops reading: its stream's window fills and stays full (the laptop's server can no longer write
+     * its body). Another download on the same session must not notice: it takes no longer than a few times what it
+     * takes alone. Alone and beside are measured in turns, three rounds, best of each: the machine's load moves
+     * both alike, and one GC pause or a neighbour's burst does not decide.
+     */
     @Test
     void aSlowReaderDoesNotSlowAParallelStream() throws Exception {
+        long size = 32L * 1024 * 1024;
+        String digest = Blob.sha256(size);
         long big = 64L * 1024 * 1024;
-        try (Socket stalled = new Socket("127.0.0.1", exposed)) {
-            // Ask for a large body and do not read it: this stream's window fills up and it stalls.
-            stalled.getOutputStream().write(("GET /blob?size=" + big + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            stalled.getOutputStream().flush();
-            Thread.sleep(500);
+        download(size, digest); // warm-up: JIT, pooled buffers
+        long alone = Long.MAX_VALUE;
+        long beside = Long.MAX_VALUE;
+        for (int round = 1; round <= 3; round++) {
+            alone = Math.min(alone, download(size, digest));
+            try (Socket stalled = new Socket("127.0.0.1", exposed)) {
+                stalled.getOutputStream().write(("GET /blob?size=" + big + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                stalled.getOutputStream().flush();
+                // Not read: every buffer on the way fills, then the stream's window. Stalled means the laptop's server
+                // has been unable to write a byte of it for a while (a flowing transfer waits for microseconds).
+                await().atMost(Duration.ofSeconds(15)).until(() -> laptop.longestBlockedBlob().toMillis() >= 300);
+                long stalledAt = System.nanoTime();
 
-            long size = 32L * 1024 * 1024;
-            long t0 = System.nanoTime();
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(visitor("/blob?size=" + size)).timeout(Duration.ofSeconds(20)).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            long millis = (System.nanoTime() - t0) / 1_000_000;
-            assertThat(r.body()).hasSize((int) size);
-            assertThat(HexFormat.of().formatHex(Digests.sha256().digest(r.body()))).isEqualTo(Blob.sha256(size));
-            assertThat(millis).as("parallel download time while another stream is stalled").isLessThan(15_000);
+                beside = Math.min(beside, download(size, digest));
+                long sinceStalled = System.nanoTime() - stalledAt;
+                assertThat(laptop.longestBlockedBlob().toNanos()).as("the stalled stream stayed stalled throughout")
+                        .isGreaterThan(sinceStalled);
 
-            // The stalled stream lost nothing: it still delivers every byte once read.
-            InputStream in = stalled.getInputStream();
-            readHead(in);
-            MessageDigest md = Digests.sha256();
-            byte[] buf = new byte[1 << 16];
-            long n = 0;
-            while (n < big) {
-                int k = in.read(buf, 0, (int) Math.min(buf.length, big - n));
-                assertThat(k).isPositive();
-                md.update(buf, 0, k);
-                n += k;
+                if (round == 3) {
+                    // The stalled stream lost nothing: it still delivers every byte once read.
+                    stalled.setSoTimeout(15_000);
+                    InputStream in = stalled.getInputStream();
+                    readHead(in);
+                    MessageDigest md = Digests.sha256();
+                    byte[] buf = new byte[1 << 16];
+                    long n = 0;
+                    while (n < big) {
+                        int k = in.read(buf, 0, (int) Math.min(buf.length, big - n));
+                        assertThat(k).as("bytes read after %d of %d", n, big).isPositive();
+                        md.update(buf, 0, k);
+                        n += k;
+                    }
+                    assertThat(HexFormat.of().formatHex(md.digest())).isEqualTo(Blob.sha256(big));
+                }
             }
-            assertThat(HexFormat.of().formatHex(md.digest())).isEqualTo(Blob.sha256(big));
+            // Left unread, the visitor's close resets its stream, and the laptop's response goes with it.
+            await().atMost(Duration.ofSeconds(10)).until(() -> laptop.longestBlockedBlob().isZero());
         }
+        assertThat(beside).as("ms for %d MiB beside a stalled stream (alone: %d ms)", size >> 20, alone)
+                .isLessThanOrEqualTo(3 * alone);
+    }
+
+    /** Downloads and checks {@code size} bytes of /blob (their digest: {@code sha256}); returns the milliseconds it took. */
+    private long download(long size, String sha256) throws Exception {
+        long t0 = System.nanoTime();
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(visitor("/blob?size=" + size)).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(HexFormat.of().formatHex(Digests.sha256().digest(r.body()))).isEqualTo(sha256);
+        return millis;
     }
 
     // --- raw HTTP helpers ---

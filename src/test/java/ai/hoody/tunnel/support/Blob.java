@@ -1,6 +1,7 @@
 package ai.hoody.tunnel.support;
 
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 
 /** Deterministic test bytes: byte i of the blob is a function of i, so any range can be produced and checked. */
@@ -16,6 +17,11 @@ public final class Blob {
             b[i] = (byte) ((x * 2654435761L) >>> 13 ^ x >>> 7);
         }
         return b;
+    }
+
+    /** The index of the first byte of {@code got} that is not the blob's byte at {@code offset} + index; -1 if none. */
+    public static int mismatch(byte[] got, long offset) {
+        return Arrays.mismatch(got, bytes(offset, got.length));
     }
 
     public static String sha256(long size) {
