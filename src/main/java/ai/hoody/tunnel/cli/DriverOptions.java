@@ -13,4 +13,8 @@ final class DriverOptions {
 
     @Option(names = "--json", description = "Print one JSON object per line for each event.")
     boolean json;
+
+    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:HOODY_TUNNEL_TOKEN}",
+            description = "The kit's attach token, when it requires one; default $HOODY_TUNNEL_TOKEN.")
+    String token;
 }

@@ -24,7 +24,7 @@ final class DriverRunner {
             events.log("--kit: " + e.getMessage());
             return 2;
         }
-        DriverSession session = new DriverSession(uri, specs, events);
+        DriverSession session = new DriverSession(uri, options.token, specs, events);
         Thread hook = new Thread(() -> session.stop(GoAwayCode.NORMAL), "driver-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = session.run();

@@ -48,6 +48,11 @@ public final class DriverSession {
     public static final int EXIT_BIND_REFUSED = 3;
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Connections the driver keeps open to one laptop target at once: a flood of visitors cannot make it open
+     * thousands of connections to a service. OPENs beyond get RESET CONNECT_FAILED (the visitor 502).
+     */
+    static final int MAX_CONNECTIONS_PER_TARGET = 256;
     /** Streams the driver serves at once, at most (HELLO.maxStreams); the kit's OPENs beyond it are reset. */
     static final int MAX_STREAMS = 16384;
     /**
@@ -75,10 +80,14 @@ public final class DriverSession {
     private enum Outcome { STOPPED, LOST, CONNECT_FAILED, BIND_REFUSED, KILLED }
 
     private final URI kit;
+    /** The kit's attach token, sent in every HELLO; null when the kit needs none. */
+    private final String token;
     private final List<BindSpec> specs;
     private final DriverEvents events;
     /** Per spec: the bindId its BIND_OK granted, or null while not held. */
     private final Integer[] held;
+    /** Per spec: connections to its target still allowed ({@link #MAX_CONNECTIONS_PER_TARGET}). */
+    private final java.util.concurrent.Semaphore[] targetPermits;
     private final Map<Integer, BindSpec> byBindId = new ConcurrentHashMap<>();
     /** Stream bytes the driver holds for laptop services that have not read them yet: half the heap. */
     private final MemoryBudget memory = new MemoryBudget(Runtime.getRuntime().maxMemory() / 2);
@@ -89,10 +98,20 @@ public final class DriverSession {
     private volatile String resumeToken;
 
     public DriverSession(URI kit, List<BindSpec> specs, DriverEvents events) {
+        this(kit, null, specs, events);
+    }
+
+    /** @param token the kit's attach token (null: none) */
+    public DriverSession(URI kit, String token, List<BindSpec> specs, DriverEvents events) {
         this.kit = kit;
+        this.token = token == null || token.isBlank() ? null : token.strip();
         this.specs = List.copyOf(specs);
         this.events = events;
         this.held = new Integer[this.specs.size()];
+        this.targetPermits = new java.util.concurrent.Semaphore[this.specs.size()];
+        for (int i = 0; i < targetPermits.length; i++) {
+            targetPermits[i] = new java.util.concurrent.Semaphore(MAX_CONNECTIONS_PER_TARGET);
+        }
     }
 
     /** Runs until stopped, refused, killed by an operator, or unable to reach the kit the first time. */
@@ -237,7 +256,7 @@ public final class DriverSession {
 
         private Outcome serve() throws InterruptedException {
             ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
-            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume));
+            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume, token));
             ControlMessage.HelloOk ok;
             try {
                 ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -459,7 +478,19 @@ public final class DriverSession {
                 stream.reset(ResetCode.BIND_GONE, "this driver holds no binding " + bindId);
                 return;
             }
-            Thread.ofVirtual().name("target-" + stream.id()).start(new TargetConnection(stream, spec, origin, events));
+            java.util.concurrent.Semaphore permits = targetPermits[specs.indexOf(spec)];
+            if (!permits.tryAcquire()) {
+                stream.reset(ResetCode.CONNECT_FAILED, "the driver already has " + MAX_CONNECTIONS_PER_TARGET
+                        + " connections open to " + spec.target());
+                return;
+            }
+            Thread.ofVirtual().name("target-" + stream.id()).start(() -> {
+                try {
+                    new TargetConnection(stream, spec, origin, events).run();
+                } finally {
+                    permits.release();
+                }
+            });
         }
 
         // --- WebSocketClient.Receiver (on the reader) ---

@@ -89,6 +89,11 @@ public class BindingTable {
         if (again != null) {
             return again;
         }
+        int kitCap = Math.min(config.maxBindings(), Math.max(1, fds.total() / 2));
+        if (byPort.size() >= kitCap) {
+            return err(req, BindErrorCode.BIND_CAP_EXCEEDED, "the kit holds its cap of " + kitCap + " bindings"
+                    + " (hoody.tunnel.max-bindings, at most half the descriptor budget)");
+        }
         if (session.bindings().size() >= config.maxBindingsPerSession()) {
             return err(req, BindErrorCode.BIND_CAP_EXCEEDED, "this session already holds "
                     + config.maxBindingsPerSession() + " bindings, the most the kit allows per session");

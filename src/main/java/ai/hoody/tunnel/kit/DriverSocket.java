@@ -28,6 +28,11 @@ final class DriverSocket {
     /** Stops reading the socket while too many of its messages wait for this endpoint (null in tests without a guard). */
     private final InboundGate gate;
     private boolean preAuth;
+    /** Whose limits this socket counts against (PeerLimits). */
+    private final String peer;
+    /** Control messages in the current second, and when that second began (rate limit). */
+    private int textsThisSecond;
+    private long secondStartedNanos = System.nanoTime();
     /** Set once the kit decided to close before HELLO: whatever the driver still sends is ignored. */
     private boolean rejected;
     private long helloTimer = -1;
@@ -39,6 +44,7 @@ final class DriverSocket {
         this.kit = kit;
         this.gate = InboundGate.take(ws.handshakeRequest().remoteAddress());
         this.wire = new VertxWireSocket(ws, gate);
+        this.peer = kit.peers.peerOf(ws.handshakeRequest());
     }
 
     void onOpen() {
@@ -47,7 +53,13 @@ final class DriverSocket {
             reject("subprotocol", Protocol.CLOSE_PROTOCOL_ERROR, "subprotocol " + Protocol.SUBPROTOCOL_V1 + " required");
             return;
         }
+        if (!kit.peers.tryEnterPreAuth(peer)) {
+            reject("pre_auth_peer_cap", Protocol.CLOSE_TRY_AGAIN_LATER, "too many connections from this address waiting for HELLO ("
+                    + kit.config.maxPreAuthConnectionsPerPeer() + ")");
+            return;
+        }
         if (!kit.sessions.tryEnterPreAuth()) {
+            kit.peers.leavePreAuth(peer);
             reject("pre_auth_cap", Protocol.CLOSE_TRY_AGAIN_LATER,
                     "too many connections waiting for HELLO (" + kit.config.maxPreAuthConnections() + ")");
             return;
@@ -69,6 +81,12 @@ final class DriverSocket {
             return;
         }
         if (connection != null) {
+            if (overRate()) {
+                kit.metrics.helloRejected("control_rate");
+                connection.close(Protocol.CLOSE_POLICY, "more than " + kit.config.maxControlMessagesPerSecond()
+                        + " control messages in a second");
+                return;
+            }
             connection.onText(text);
         } else {
             hello(text);
@@ -111,6 +129,16 @@ final class DriverSocket {
         }
     }
 
+    /** True when this text message is one more than a session may send in a second. */
+    private boolean overRate() {
+        long now = System.nanoTime();
+        if (now - secondStartedNanos >= 1_000_000_000L) {
+            secondStartedNanos = now;
+            textsThisSecond = 0;
+        }
+        return ++textsThisSecond > kit.config.maxControlMessagesPerSecond();
+    }
+
     private void hello(String text) {
         ControlMessage message;
         try {
@@ -132,21 +160,41 @@ final class DriverSocket {
             reject("shutting_down", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit is shutting down");
             return;
         }
+        if (kit.peers.isSlowedDown(peer)) {
+            reject("token_throttled", Protocol.CLOSE_TRY_AGAIN_LATER, "too many attach attempts with a wrong token from this "
+                    + "address; try again in " + PeerLimits.FAILURE_WINDOW_NANOS / 1_000_000_000L + " s");
+            return;
+        }
+        if (!kit.attach.accepts(hello.token())) {
+            kit.peers.attachFailed(peer);
+            LOG.infof("attach from %s refused: %s", peer, hello.token() == null ? "no token" : "wrong token");
+            reject("token", Protocol.CLOSE_POLICY, hello.token() == null ? "attach token required" : "attach token not accepted");
+            return;
+        }
         leavePreAuth();
-        String peer = ws.handshakeRequest().remoteAddress();
+        String address = ws.handshakeRequest().remoteAddress();
         if (hello.resume() != null) {
-            connection = resume(hello.resume(), peer);
+            connection = resume(hello.resume(), address);
             if (connection != null) {
                 return;
             }
         }
+        if (kit.sessions.size() >= kit.config.maxSessions()) {
+            reject("session_cap", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit holds its cap of " + kit.config.maxSessions() + " sessions");
+            return;
+        }
+        if (!kit.peers.tryAddSession(peer)) {
+            reject("session_peer_cap", Protocol.CLOSE_TRY_AGAIN_LATER, "this address holds its cap of "
+                    + kit.config.maxSessionsPerPeer() + " sessions");
+            return;
+        }
         int cap = kit.config.maxStreamsPerSession();
         int maxStreams = hello.maxStreams() == 0 ? cap : Math.min(hello.maxStreams(), cap);
-        KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(), peer, maxStreams,
-                wire, kit);
+        KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(), address, peer,
+                maxStreams, wire, kit);
         kit.sessions.add(created);
         connection = created.connection();
-        LOG.infof("session %s opened by %s (%s %s), maxStreams %d", created.id(), peer, hello.clientName(),
+        LOG.infof("session %s opened by %s (%s %s), maxStreams %d", created.id(), address, hello.clientName(),
                 hello.clientVersion(), maxStreams);
     }
 
@@ -168,6 +216,7 @@ final class DriverSocket {
         if (preAuth) {
             preAuth = false;
             kit.sessions.leavePreAuth();
+            kit.peers.leavePreAuth(peer);
             kit.metrics.preAuthGauge().decrementAndGet();
         }
     }

@@ -5,6 +5,7 @@ import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -23,6 +24,40 @@ public interface KitConfig {
     /** Sockets that have not completed HELLO, at most, at once. */
     @WithDefault("32")
     int maxPreAuthConnections();
+
+    /**
+     * Attach tokens: a HELLO must carry one of these in {@code token} (several at once for rotation; each at least 16
+     * characters). Unset: anyone who can reach the port may attach (the kit warns at start).
+     */
+    Optional<List<String>> token();
+
+    /** Sockets one peer may have waiting for HELLO at once (of {@code max-pre-auth-connections}). */
+    @WithDefault("4")
+    int maxPreAuthConnectionsPerPeer();
+
+    /** Sessions the kit holds at most, orphans included; a HELLO beyond gets close 1013. */
+    @WithDefault("256")
+    int maxSessions();
+
+    /** Sessions one peer may hold at once, orphans included. */
+    @WithDefault("16")
+    int maxSessionsPerPeer();
+
+    /** Bindings the kit holds at most across all sessions (parked ones included); BIND_CAP_EXCEEDED beyond. */
+    @WithDefault("1024")
+    int maxBindings();
+
+    /** A stream that carried no byte either way for this long is reset (the visitor's socket too). */
+    @WithDefault("1h")
+    Duration streamIdleTimeout();
+
+    /** Control messages (text) one session may send per second; above it the socket is closed with 1008. */
+    @WithDefault("200")
+    int maxControlMessagesPerSecond();
+
+    /** BINDs one session may send per second; above it a BIND gets BIND_ERR BIND_CAP_EXCEEDED. */
+    @WithDefault("20")
+    int maxBindsPerSecond();
 
     /** Allow EXPOSE on ports 80..1023. */
     @WithDefault("false")

@@ -20,11 +20,13 @@ public class KitContext {
     final KitMetrics metrics;
     final Vertx vertx;
     final MemoryBudget memory;
+    final AttachTokens attach;
+    final PeerLimits peers;
     /** What each driver connection's writer may queue (PROTOCOL.md §5.3). */
     final FrameWriter.Limits writerLimits = FrameWriter.Limits.DEFAULT;
 
     KitContext(KitConfig config, SessionRegistry sessions, BindingTable bindings, FdBudget fds, KitMetrics metrics, Vertx vertx,
-               MemoryBudget memory) {
+               MemoryBudget memory, AttachTokens attach, PeerLimits peers) {
         if (config.streamWindow() < FrameCodec.MAX_DATA_BYTES) {
             throw new IllegalArgumentException("hoody.tunnel.stream-window must be at least " + FrameCodec.MAX_DATA_BYTES
                     + " (one DATA frame), was " + config.streamWindow());
@@ -36,5 +38,7 @@ public class KitContext {
         this.metrics = metrics;
         this.vertx = vertx;
         this.memory = memory;
+        this.attach = attach;
+        this.peers = peers;
     }
 }

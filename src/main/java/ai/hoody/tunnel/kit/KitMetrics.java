@@ -88,6 +88,10 @@ public class KitMetrics {
                 .description("Sockets closed before or at HELLO, by reason").register(registry)).increment();
     }
 
+    void streamIdleReset() {
+        count("hoody.tunnel.streams.idle.reset", "Streams reset after carrying no byte either way for stream-idle-timeout");
+    }
+
     void memoryRefusal() {
         count("hoody.tunnel.memory.refusals", "Visitors refused because their session held more than its share of a short memory budget");
     }

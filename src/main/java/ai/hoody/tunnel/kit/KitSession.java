@@ -57,6 +57,8 @@ public final class KitSession implements TunnelConnection.Handler {
 
     private final String id;
     private final String resumeToken;
+    /** Whose per-peer limits the session counts against (PeerLimits). */
+    private final String peerKey;
     private final Instant started = Instant.now();
     private final int maxStreams;
     private final KitContext kit;
@@ -73,9 +75,13 @@ public final class KitSession implements TunnelConnection.Handler {
     private volatile String peerAddr;
     private long orphanedNanos;
     private volatile long idleSinceNanos = System.nanoTime();
+    /** BINDs in the current second (only the control thread touches these). */
+    private int bindsThisSecond;
+    private long bindSecondStartedNanos = System.nanoTime();
 
-    private KitSession(String id, String resumeToken, String peerAddr, int maxStreams, KitContext kit) {
+    private KitSession(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, KitContext kit) {
         this.id = id;
+        this.peerKey = peerKey;
         this.resumeToken = resumeToken;
         this.peerAddr = peerAddr;
         this.maxStreams = maxStreams;
@@ -102,8 +108,9 @@ public final class KitSession implements TunnelConnection.Handler {
      * A new session on {@code socket}: its connection is made with HELLO_OK as the first message, before the session
      * is visible to anyone else.
      */
-    static KitSession open(String id, String resumeToken, String peerAddr, int maxStreams, WireSocket socket, KitContext kit) {
-        KitSession s = new KitSession(id, resumeToken, peerAddr, maxStreams, kit);
+    static KitSession open(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, WireSocket socket,
+                           KitContext kit) {
+        KitSession s = new KitSession(id, resumeToken, peerAddr, peerKey, maxStreams, kit);
         s.connection = s.connect(socket, false);
         return s;
     }
@@ -156,8 +163,16 @@ public final class KitSession implements TunnelConnection.Handler {
     }
 
     private void bind(ControlMessage.Bind req) {
+        long now = System.nanoTime();
+        if (now - bindSecondStartedNanos >= 1_000_000_000L) {
+            bindSecondStartedNanos = now;
+            bindsThisSecond = 0;
+        }
         ControlMessage answer = state != State.ATTACHED
                 ? new ControlMessage.BindErr(req.ref(), BindErrorCode.INTERNAL, "the session is ending", req.port())
+                : ++bindsThisSecond > kit.config.maxBindsPerSecond()
+                ? new ControlMessage.BindErr(req.ref(), BindErrorCode.BIND_CAP_EXCEEDED, "more than "
+                        + kit.config.maxBindsPerSecond() + " BINDs in a second; try again", req.port())
                 : kit.bindings.bind(this, req, kit);
         if (answer instanceof ControlMessage.BindErr err) {
             kit.metrics.bindError(err.code());
@@ -432,6 +447,21 @@ public final class KitSession implements TunnelConnection.Handler {
         connection.ping();
     }
 
+    /** Resets the streams that carried no byte either way for {@code stream-idle-timeout} (their sockets too). */
+    void resetIdleStreams(long now) {
+        TunnelConnection c = connection;
+        if (state != State.ATTACHED || c.mux() == null) {
+            return;
+        }
+        long limit = kit.config.streamIdleTimeout().toNanos();
+        for (MuxStream s : List.copyOf(c.mux().streams())) {
+            if (s.nanosSinceActive(now) >= limit) {
+                kit.metrics.streamIdleReset();
+                s.reset(ResetCode.CANCEL, "no bytes either way for " + kit.config.streamIdleTimeout().toSeconds() + " s");
+            }
+        }
+    }
+
     /**
      * After {@link #beginEnding} (or a verdict) made the session ENDING: bindings released, GOAWAY, streams given up
      * to {@code grace}, the socket closed, everything released.
@@ -474,6 +504,7 @@ public final class KitSession implements TunnelConnection.Handler {
         control.shutdownNow();
         memory.close();
         kit.sessions.remove(this);
+        kit.peers.removeSession(peerKey);
         LOG.infof("session %s ended", id);
     }
 

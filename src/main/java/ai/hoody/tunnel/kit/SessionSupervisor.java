@@ -55,6 +55,7 @@ public class SessionSupervisor {
         for (KitSession s : List.copyOf(kit.sessions.all())) {
             // inspect() decides and, for an end, begins it in one step under the session's lock: a resume or a BIND
             // that arrives after the decision finds the session ending and is refused, never silently undone.
+            s.resetIdleStreams(now);
             switch (s.inspect(now)) {
                 case PING -> s.ping();
                 case HEARTBEAT_TIMEOUT -> {

@@ -57,6 +57,8 @@ public final class MuxStream {
      */
     private long currentWindow;
     private volatile long lastReadNanos = System.nanoTime();
+    /** When a byte last moved either way (for the idle timeout). */
+    private volatile long lastActiveNanos = System.nanoTime();
 
     MuxStream(Multiplexer mux, int id, int bindId, int window, int receiveWindow, MemoryAccount memory) {
         this.mux = mux;
@@ -240,6 +242,7 @@ public final class MuxStream {
             } finally {
                 lock.unlock();
             }
+            lastActiveNanos = System.nanoTime();
             byte[] frame = FrameCodec.data(id, b, off, n);
             mux.writer().sendData(frame, frame.length);
             mux.sent(n);
@@ -332,6 +335,7 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
+        lastActiveNanos = System.nanoTime();
         int length = FrameCodec.finishData(slot.frame, id, n);
         if (slot.reserved > 0) {
             mux.writer().sendReservedData(slot.frame, length, slot.reserved);
@@ -445,6 +449,11 @@ public final class MuxStream {
         return now - lastReadNanos;
     }
 
+    /** How long no byte moved either way on this stream. */
+    public long nanosSinceActive(long now) {
+        return now - lastActiveNanos;
+    }
+
     // --- called by the Multiplexer on the connection's reader ---
 
     void onOpenOk() {
@@ -478,6 +487,7 @@ public final class MuxStream {
                 violation = "DATA of " + n + " bytes exceeds the " + receiveAllowance + " bytes of credit granted";
             } else {
                 receiveAllowance -= n;
+                lastActiveNanos = System.nanoTime();
                 charge = inbound.add(payload);
                 changed.signalAll();
             }

@@ -45,6 +45,9 @@ public final class ControlCodec {
                 } else {
                     o.putObject("resume").put("sessionId", h.resume().sessionId()).put("token", h.resume().token());
                 }
+                if (h.token() != null) {
+                    o.put("token", h.token());
+                }
             }
             case ControlMessage.HelloOk h -> o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
                     .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
@@ -102,7 +105,7 @@ public final class ControlCodec {
                 }
                 int maxStreams = integer(o, "maxStreams", 0, 0, Integer.MAX_VALUE);
                 yield new ControlMessage.Hello(integer(o, "version", -1, 1, 255), string(client, "name", false),
-                        string(client, "version", false), maxStreams, resume);
+                        string(client, "version", false), maxStreams, resume, string(o, "token", false));
             }
             case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
                     integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),

@@ -8,10 +8,28 @@ public sealed interface ControlMessage {
 
     /** Asks to resume an orphaned session; {@code token} is the secret from its HELLO_OK. */
     record Resume(String sessionId, String token) {
+        @Override
+        public String toString() {
+            return "Resume[sessionId=" + sessionId + ", token=***]";
+        }
     }
 
-    /** Driver → kit, first message of every socket. */
-    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) implements ControlMessage {
+    /**
+     * Driver → kit, first message of every socket. {@code token} is the kit's attach secret, when it has one (null:
+     * none sent).
+     */
+    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token)
+            implements ControlMessage {
+        /** A HELLO without an attach token. */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) {
+            this(version, clientName, clientVersion, maxStreams, resume, null);
+        }
+
+        @Override
+        public String toString() { // the token is a secret: never in a log line
+            return "Hello[version=" + version + ", client=" + clientName + " " + clientVersion + ", maxStreams=" + maxStreams
+                    + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***") + "]";
+        }
     }
 
     /** Kit → driver: the session is open. */

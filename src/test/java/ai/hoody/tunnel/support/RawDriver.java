@@ -58,6 +58,12 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         return d;
     }
 
+    /** Sends HELLO with an attach token; returns whatever the kit answers first (HELLO_OK), or fails if it closes. */
+    public ControlMessage.HelloOk hello(int maxStreams, String token) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", maxStreams, null, token)));
+        return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
+    }
+
     /** Sends HELLO and returns HELLO_OK. */
     public ControlMessage.HelloOk hello(int maxStreams) throws Exception {
         send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", maxStreams, null)));

@@ -28,8 +28,12 @@ public final class TestDriver implements AutoCloseable {
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
     private TestDriver(URI kit, List<BindSpec> specs) {
+        this(kit, null, specs);
+    }
+
+    private TestDriver(URI kit, String token, List<BindSpec> specs) {
         PrintStream out = new PrintStream(new LineSink(events), true, StandardCharsets.UTF_8);
-        this.session = new DriverSession(KitUrl.parse(kit.toString()).connectUri(), specs, new DriverEvents(out, System.err, true));
+        this.session = new DriverSession(KitUrl.parse(kit.toString()).connectUri(), token, specs, new DriverEvents(out, System.err, true));
         Thread.ofVirtual().name("test-driver").start(() -> {
             try {
                 exit.complete(session.run());
@@ -37,6 +41,11 @@ public final class TestDriver implements AutoCloseable {
                 exit.completeExceptionally(t);
             }
         });
+    }
+
+    /** A driver that sends the kit's attach token. */
+    public static TestDriver startWithToken(URI kit, String token, BindSpec... specs) {
+        return new TestDriver(kit, token, List.of(specs));
     }
 
     public static TestDriver start(URI kit, BindSpec... specs) {

@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.kit.admin;
 
+import ai.hoody.tunnel.kit.AddressRange;
+
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

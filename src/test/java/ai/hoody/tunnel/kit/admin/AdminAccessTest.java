@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.kit.admin;
 
+import ai.hoody.tunnel.kit.AddressRange;
+
 import ai.hoody.tunnel.kit.admin.AdminAccess.Verdict;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

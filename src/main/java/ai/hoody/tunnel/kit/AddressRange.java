@@ -1,15 +1,16 @@
-package ai.hoody.tunnel.kit.admin;
+package ai.hoody.tunnel.kit;
 
 import java.net.InetAddress;
 import java.util.Arrays;
 
 /**
- * One entry of {@code hoody.tunnel.admin.trusted-proxies}: an IP address ({@code 10.1.2.3}, {@code fd00::7}) or a
+ * One entry of {@code hoody.tunnel.admin.trusted-proxies} (the admin guard's, and how the kit tells a driver's real
+ * address behind the proxy): an IP address ({@code 10.1.2.3}, {@code fd00::7}) or a
  * CIDR block ({@code 10.0.0.0/8}, {@code fd00::/8}). Literal addresses only: a host name would make the guard depend
  * on DNS. An IPv4 range does not match IPv6 peers, except IPv4-mapped ones ({@code ::ffff:10.1.2.3}). Immutable.
  * (A class, not a record: its address is an array, and the admin package's records are its JSON types.)
  */
-final class AddressRange {
+public final class AddressRange {
 
     private final byte[] network;
     private final int prefixBits;
@@ -22,7 +23,7 @@ final class AddressRange {
     }
 
     /** @throws IllegalArgumentException saying what is wrong with {@code spec} */
-    static AddressRange parse(String spec) {
+    public static AddressRange parse(String spec) {
         String s = spec.strip();
         int slash = s.indexOf('/');
         String address = slash < 0 ? s : s.substring(0, slash);
@@ -52,7 +53,7 @@ final class AddressRange {
         return new AddressRange(mask(bytes, bits), bits, s);
     }
 
-    boolean contains(InetAddress peer) {
+    public boolean contains(InetAddress peer) {
         byte[] a = peer.getAddress();
         if (a.length == 16 && network.length == 4 && isIpv4Mapped(a)) {
             a = Arrays.copyOfRange(a, 12, 16);
