@@ -123,7 +123,8 @@ record HttpProxy(String host, int port, String username, String password) {
                 throw new ProxyException("the proxy " + this + " answered CONNECT " + target + " with something that is not HTTP: " + status);
             }
             if (!parts[1].startsWith("2")) {
-                String hint = !parts[1].equals("407") ? ""
+                boolean unauthorized = parts[1].equals("407") || parts[1].equals("401"); // tinyproxy: 401 for wrong ones
+                String hint = !unauthorized ? ""
                         : username == null ? " (give credentials in the proxy URL: http://user:password@host:port)"
                         : " (it refused the credentials of user " + username + ")";
                 throw new ProxyException("the proxy " + this + " refused CONNECT " + target + ": HTTP " + parts[1]

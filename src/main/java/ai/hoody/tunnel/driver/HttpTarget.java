@@ -214,7 +214,7 @@ final class HttpTarget implements StreamTarget {
                 }
             }
             HttpResponse r = writeHead(head, response, keepAlive, chunked);
-            if (!lengthGiven && writer == null && !isHead) {
+            if (!lengthGiven && writer == null) { // for HEAD too: the length a GET would get
                 HttpUtil.setContentLength(r, bytes == null ? 0 : bytes.length);
             }
             encoder.answeringHead = isHead;

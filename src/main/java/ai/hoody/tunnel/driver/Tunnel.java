@@ -154,7 +154,7 @@ public final class Tunnel implements AutoCloseable {
     private Binding bind(BindMode mode, String target, int containerPort, BindOption... options) throws TunnelException, InterruptedException {
         String host = loopbackHost(options);
         boolean takeover = takeover(options);
-        if (mode == BindMode.EXPOSE && host != null) {
+        if (mode == BindMode.EXPOSE && served(options) == BindMode.PULL) {
             throw new IllegalArgumentException("expose is public by definition; use pull for the container's loopback");
         }
         BindSpec spec = BindSpec.parseTarget(mode, target, containerPort, host, takeover);
