@@ -122,4 +122,20 @@ class LibraryArtifactTest {
             }
         }
     }
+
+    /** README "Use it from Java" shows code that CI runs: each snippet marked with its file must appear in it, line for line. */
+    @Test
+    void theReadmesJavaSnippetIsTheExamplesCode() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("<!-- snippet: (\\S+) -->\\s*```java\\n(.*?)```", java.util.regex.Pattern.DOTALL).matcher(readme);
+        int found = 0;
+        while (m.find()) {
+            found++;
+            String source = String.join("\n", Files.readString(Path.of(m.group(1))).lines().map(String::strip).toList());
+            String snippet = String.join("\n", m.group(2).lines().map(String::strip).toList());
+            assertThat(source).as("README snippet in " + m.group(1)).contains(snippet);
+        }
+        assertThat(found).isPositive();
+    }
 }
