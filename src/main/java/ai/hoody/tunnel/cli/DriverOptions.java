@@ -2,7 +2,7 @@ package ai.hoody.tunnel.cli;
 
 import picocli.CommandLine.Option;
 
-/** Options every driver and admin command shares. */
+/** Options every driver command shares. */
 final class DriverOptions {
 
     static final String DEFAULT_KIT = "http://127.0.0.1:9771";
@@ -10,6 +10,11 @@ final class DriverOptions {
     @Option(names = "--kit", paramLabel = "URL", defaultValue = "${env:HOODY_TUNNEL_KIT:-" + DEFAULT_KIT + "}",
             description = "The kit's base URL (http, https, ws or wss); default $HOODY_TUNNEL_KIT or " + DEFAULT_KIT + ".")
     String kit;
+
+    @Option(names = "--proxy", paramLabel = "URL",
+            description = "Reach the kit through this HTTP proxy (CONNECT): http://[user:password@]host[:port] (port 1080 "
+                    + "by default); '' for none. Default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment, as curl reads them.")
+    String proxy;
 
     @Option(names = "--json", description = "Print one JSON object per line for each event.")
     boolean json;

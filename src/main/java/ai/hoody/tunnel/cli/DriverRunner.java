@@ -1,38 +1,149 @@
 package ai.hoody.tunnel.cli;
 
+import ai.hoody.tunnel.driver.BindRefusedException;
 import ai.hoody.tunnel.driver.BindSpec;
 import ai.hoody.tunnel.driver.DriverEvents;
-import ai.hoody.tunnel.driver.DriverSession;
-import ai.hoody.tunnel.driver.KitUrl;
-import ai.hoody.tunnel.protocol.GoAwayCode;
+import ai.hoody.tunnel.driver.Tunnel;
+import ai.hoody.tunnel.driver.TunnelEvent;
+import ai.hoody.tunnel.driver.TunnelException;
+import ai.hoody.tunnel.driver.TunnelOptions;
 
-import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 
-/** Runs a driver session for the {@code expose} and {@code pull} commands, with Ctrl-C ending it cleanly. */
-final class DriverRunner {
+/**
+ * The body of the {@code expose} and {@code pull} commands, a thin client of the library: opens a {@link Tunnel}, binds
+ * each target in order, prints the events with {@link DriverEvents}, and turns how the tunnel ended into the exit
+ * code (README "Driver CLI"): 0 stopped, 1 unreachable at start or killed by an operator, 2 bad arguments, 3 a BIND
+ * refused — at start or when binding again after a reconnect. Tests run it in-process.
+ */
+public final class DriverRunner {
 
-    private DriverRunner() {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_DISCONNECTED = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_BIND_REFUSED = 3;
+    /** The CLI waits for a BIND's answer as long as it takes: the tunnel reconnects meanwhile. */
+    private static final Duration BIND_PATIENCE = Duration.ofDays(365);
+
+    private final String kit;
+    private final String proxy;
+    private final String token;
+    private final List<BindSpec> specs;
+    private final DriverEvents events;
+    private volatile Tunnel tunnel;
+    private volatile boolean started;
+    private volatile boolean refusedLater;
+    private volatile boolean stopRequested;
+
+    /**
+     * @param kit   the {@code --kit} value
+     * @param proxy the {@code --proxy} value; null to read the environment
+     */
+    public DriverRunner(String kit, String proxy, List<BindSpec> specs, DriverEvents events) {
+        this(kit, proxy, null, specs, events);
     }
 
+    /** @param token the kit's attach token ({@code --token}); null when none */
+    public DriverRunner(String kit, String proxy, String token, List<BindSpec> specs, DriverEvents events) {
+        this.kit = kit;
+        this.proxy = proxy;
+        this.token = token;
+        this.specs = List.copyOf(specs);
+        this.events = events;
+    }
+
+    /** Runs the command with Ctrl-C / SIGTERM ending it cleanly (GOAWAY). */
     static int run(DriverOptions options, List<BindSpec> specs) throws InterruptedException {
-        DriverEvents events = new DriverEvents(System.out, System.err, options.json);
-        URI uri;
-        try {
-            uri = KitUrl.parse(options.kit).connectUri();
-        } catch (IllegalArgumentException e) {
-            events.log("--kit: " + e.getMessage());
-            return 2;
-        }
-        DriverSession session = new DriverSession(uri, options.token, specs, events);
-        Thread hook = new Thread(() -> session.stop(GoAwayCode.NORMAL), "driver-shutdown");
+        DriverRunner runner = new DriverRunner(options.kit, options.proxy, options.token, specs,
+                new DriverEvents(System.out, System.err, options.json));
+        Thread hook = new Thread(runner::stop, "driver-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        int code = session.run();
+        int code = runner.run();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
             // already shutting down: the hook is running
         }
         return code;
+    }
+
+    /** Blocks until the driver stops; returns the exit code. */
+    public int run() throws InterruptedException {
+        TunnelOptions options;
+        try {
+            options = TunnelOptions.kit(kit);
+        } catch (IllegalArgumentException e) {
+            events.log("--kit: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        try {
+            if (proxy != null) {
+                options = options.proxy(proxy);
+            }
+        } catch (IllegalArgumentException e) {
+            events.log(e.getMessage());
+            return EXIT_USAGE;
+        }
+        options = options.token(token).bindTimeout(BIND_PATIENCE).listener(events).listener(this::onEvent);
+        Tunnel t;
+        try {
+            t = Tunnel.open(options);
+        } catch (IllegalArgumentException e) { // a proxy variable of the environment
+            events.log(e.getMessage());
+            return EXIT_USAGE;
+        } catch (TunnelException e) {
+            return stopRequested ? EXIT_OK : EXIT_DISCONNECTED; // the error event said why
+        }
+        tunnel = t;
+        if (stopRequested) {
+            t.close();
+            return EXIT_OK;
+        }
+        for (BindSpec spec : specs) {
+            try {
+                t.bind(spec);
+            } catch (BindRefusedException e) {
+                t.close();
+                return EXIT_BIND_REFUSED;
+            } catch (TunnelException e) {
+                break; // the tunnel ended meanwhile: its end says how
+            }
+        }
+        started = true;
+        TunnelEvent.Closed end = t.awaitClosed();
+        if (refusedLater) {
+            return EXIT_BIND_REFUSED;
+        }
+        return switch (end.why()) {
+            case CLOSED -> EXIT_OK;
+            case KILLED, UNREACHABLE, GAVE_UP -> EXIT_DISCONNECTED;
+        };
+    }
+
+    /** A refusal after the start (binding again after a reconnect) stops the driver, before any further BIND. */
+    private void onEvent(TunnelEvent event) {
+        if (started && event instanceof TunnelEvent.BindRefused) {
+            refusedLater = true;
+            Tunnel t = tunnel;
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    /** As Ctrl-C: GOAWAY, close, and {@link #run} returns 0. */
+    public void stop() {
+        stopRequested = true;
+        Tunnel t = tunnel;
+        if (t != null) {
+            t.close();
+        }
+    }
+
+    /** The session id, once the kit opened one. */
+    public String sessionId() {
+        Tunnel t = tunnel;
+        return t == null ? null : t.sessionId();
     }
 }

@@ -11,6 +11,7 @@ import ai.hoody.tunnel.protocol.Protocol;
 import ai.hoody.tunnel.protocol.ResetCode;
 import ai.hoody.tunnel.protocol.Version;
 
+import javax.net.ssl.SSLSocketFactory;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -19,40 +20,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The laptop end of a session, for as long as the user wants it: connects, says HELLO, asks for its bindings, serves
- * the kit's OPENs, and when the socket drops reconnects by itself (capped exponential backoff with jitter), resuming
- * the session when the kit still has it. Policy only: the socket's mechanics — writer, streams, PING/PONG — are the
- * {@link TunnelConnection}'s, the same class the kit uses.
+ * The engine behind a {@link Tunnel}: the laptop end of a session, for as long as the user wants it. Connects, says
+ * HELLO, asks for its bindings, serves the kit's OPENs, and when the socket drops reconnects as its
+ * {@link ReconnectPolicy} says, resuming the session when the kit still has it. Policy only: the socket's mechanics —
+ * writer, streams, PING/PONG — are the {@link TunnelConnection}'s, the same class the kit uses.
  *
- * <p>A binding counts as held only once its BIND_OK has arrived; every BIND not answered on a socket that dropped is
- * sent again after the resume (the kit answers a repeated BIND with the binding it already granted).
+ * <p>Bindings come and go while it runs ({@link #add}, {@link #unbind}). A binding counts as held only once its
+ * BIND_OK has arrived; every BIND not answered on a socket that dropped is sent again after the resume (the kit answers
+ * a repeated BIND with the binding it already granted). A new session asks for every binding again; a refused one is
+ * dropped, a taken-over one waits for the next new session.
  *
- * <p>Threading: {@link #run} blocks the calling thread for the session's life. Each socket is a {@link Link}, whose
- * thread says HELLO and sends the BINDs; the socket's messages arrive on the client's reader thread and are handled
- * without blocking; a watchdog virtual thread per link sends PINGs and drops a link that has gone silent; each stream
- * runs a {@link TargetConnection} on its own virtual thread.
+ * <p>Threading: {@link #run} blocks its thread for the session's life. Each socket is a {@link Link}, whose thread (the
+ * one in {@code run}) says HELLO and sends the BINDs one at a time; the socket's messages arrive on the client's reader
+ * thread and are handled without blocking; a watchdog virtual thread per link sends PINGs and drops a link that has
+ * gone silent; each stream is served by its binding's {@link StreamTarget} on its own virtual thread. Events go to the
+ * listener from the reader (connected, resumed, bind_revoked, goaway) and from the run thread (the rest), in order.
  */
 public final class DriverSession {
 
-    /** Exit codes of the driver commands. */
-    public static final int EXIT_OK = 0;
-    public static final int EXIT_DISCONNECTED = 1;
-    public static final int EXIT_BIND_REFUSED = 3;
-
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-    /**
-     * Connections the driver keeps open to one laptop target at once: a flood of visitors cannot make it open
-     * thousands of connections to a service. OPENs beyond get RESET CONNECT_FAILED (the visitor 502).
-     */
-    static final int MAX_CONNECTIONS_PER_TARGET = 256;
     /** Streams the driver serves at once, at most (HELLO.maxStreams); the kit's OPENs beyond it are reset. */
     static final int MAX_STREAMS = 16384;
     /**
@@ -71,51 +65,68 @@ public final class DriverSession {
     static final long MAX_PING_MILLIS = 30_000;
     /** When HELLO_OK.heartbeatIntervalMs is 0 (the kit does not PING). */
     static final long DEFAULT_PING_MILLIS = 20_000;
-    private static final long BACKOFF_BASE_MILLIS = 200;
-    private static final long BACKOFF_CAP_MILLIS = 30_000;
+    /**
+     * Connections the driver keeps open to one binding's target at once: a flood of visitors cannot make it open
+     * thousands of connections to a laptop service. OPENs beyond get RESET CONNECT_FAILED (the visitor 502).
+     */
+    static final int MAX_CONNECTIONS_PER_TARGET = 256;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
     private static final int SILENT_INTERVALS = 3;
+    /** How long {@link #unbind} waits for the kit's BIND_REVOKED {@code UNBOUND}. */
+    static final long UNBIND_TIMEOUT_MILLIS = 10_000;
 
     /** How one socket's life ended, and so what the driver does next. */
-    private enum Outcome { STOPPED, LOST, CONNECT_FAILED, BIND_REFUSED, KILLED }
+    private enum Outcome { STOPPED, LOST, CONNECT_FAILED, KILLED }
+
+    /** How to reach the kit and when to give up: from {@link TunnelOptions}. */
+    record Settings(ProxySettings proxy, ReconnectPolicy reconnect, SSLSocketFactory tls, String token) {
+        @Override
+        public String toString() {
+            return "Settings[proxy " + proxy + ", " + reconnect + ", token " + (token == null ? "none" : "***") + "]";
+        }
+    }
 
     private final URI kit;
-    /** The kit's attach token, sent in every HELLO; null when the kit needs none. */
-    private final String token;
-    private final List<BindSpec> specs;
-    private final DriverEvents events;
-    /** Per spec: the bindId its BIND_OK granted, or null while not held. */
-    private final Integer[] held;
-    /** Per spec: connections to its target still allowed ({@link #MAX_CONNECTIONS_PER_TARGET}). */
-    private final java.util.concurrent.Semaphore[] targetPermits;
-    private final Map<Integer, BindSpec> byBindId = new ConcurrentHashMap<>();
+    private final Settings settings;
+    private final TunnelListener events;
+    /** Every binding asked for and not closed or refused, in the order asked: a new session binds them in this order. */
+    private final List<Binding> bindings = new CopyOnWriteArrayList<>();
+    /** Bindings by BIND ref, until they are final (refused, or released after close). */
+    private final Map<String, Binding> byRef = new ConcurrentHashMap<>();
+    private final Map<Integer, Binding> byBindId = new ConcurrentHashMap<>();
     /** Stream bytes the driver holds for laptop services that have not read them yet: half the heap. */
     private final MemoryBudget memory = new MemoryBudget(Runtime.getRuntime().maxMemory() / 2);
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final CompletableFuture<String> firstSession = new CompletableFuture<>();
     private volatile boolean stopping;
     private volatile Link link;
     private volatile String sessionId;
     private volatile String resumeToken;
 
-    public DriverSession(URI kit, List<BindSpec> specs, DriverEvents events) {
-        this(kit, null, specs, events);
+    DriverSession(URI kit, Settings settings, TunnelListener events) {
+        this.kit = kit;
+        this.settings = settings;
+        this.events = events;
     }
 
-    /** @param token the kit's attach token (null: none) */
-    public DriverSession(URI kit, String token, List<BindSpec> specs, DriverEvents events) {
-        this.kit = kit;
-        this.token = token == null || token.isBlank() ? null : token.strip();
-        this.specs = List.copyOf(specs);
-        this.events = events;
-        this.held = new Integer[this.specs.size()];
-        this.targetPermits = new java.util.concurrent.Semaphore[this.specs.size()];
-        for (int i = 0; i < targetPermits.length; i++) {
-            targetPermits[i] = new java.util.concurrent.Semaphore(MAX_CONNECTIONS_PER_TARGET);
+    /**
+     * Runs until stopped, killed by an operator, unable to reach the kit the first time, or given up by the reconnect
+     * policy; tells every binding and the listener ({@link TunnelEvent.Closed}, the last event) before returning.
+     */
+    TunnelEvent.Closed run() {
+        try {
+            return loop();
+        } catch (InterruptedException e) {
+            Link l = link;
+            if (l != null) {
+                l.leave(GoAwayCode.NORMAL);
+            }
+            Thread.currentThread().interrupt();
+            return closed(TunnelEvent.Why.CLOSED, "interrupted");
         }
     }
 
-    /** Runs until stopped, refused, killed by an operator, or unable to reach the kit the first time. */
-    public int run() throws InterruptedException {
+    private TunnelEvent.Closed loop() throws InterruptedException {
         int attempt = 0;
         boolean everConnected = false;
         while (!stopping) {
@@ -128,36 +139,44 @@ public final class DriverSession {
             }
             switch (outcome) {
                 case STOPPED:
-                    return EXIT_OK;
-                case BIND_REFUSED:
-                    return EXIT_BIND_REFUSED;
+                    return closed(TunnelEvent.Why.CLOSED, "closed");
                 case KILLED:
-                    return EXIT_DISCONNECTED;
+                    return closed(TunnelEvent.Why.KILLED, l.closeReason);
                 case CONNECT_FAILED:
                     if (!everConnected) {
-                        return EXIT_DISCONNECTED;
+                        return closed(TunnelEvent.Why.UNREACHABLE, l.failure);
                     }
                     break;
                 case LOST:
                     break;
             }
             if (stopping) {
-                return EXIT_OK;
+                return closed(TunnelEvent.Why.CLOSED, "closed");
             }
-            long delay = backoff(attempt++);
-            events.emit("reconnecting", "reconnecting in " + delay + " ms (attempt " + attempt + ")",
-                    "attempt", attempt, "delayMs", delay);
+            long delay = settings.reconnect().delayMillis(++attempt);
+            if (delay < 0) {
+                return closed(TunnelEvent.Why.GAVE_UP, "the reconnect policy gave up after " + (attempt - 1)
+                        + " attempts; last: " + (l.failure != null ? l.failure : l.closeReason));
+            }
+            events.onEvent(new TunnelEvent.Reconnecting(attempt, delay));
             if (stopped.await(delay, TimeUnit.MILLISECONDS)) {
-                return EXIT_OK;
+                return closed(TunnelEvent.Why.CLOSED, "closed");
             }
         }
-        return EXIT_OK;
+        return closed(TunnelEvent.Why.CLOSED, "closed");
     }
 
-    /** Half to all of min(cap, base·2^attempt): never zero, so a reconnect loop cannot spin. */
-    static long backoff(int attempt) {
-        long ceiling = Math.min(BACKOFF_CAP_MILLIS, BACKOFF_BASE_MILLIS << Math.min(attempt, 20));
-        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+    private TunnelEvent.Closed closed(TunnelEvent.Why why, String detail) {
+        firstSession.completeExceptionally(new TunnelException(detail));
+        for (Binding b : byRef.values()) {
+            b.tunnelEnded(detail);
+        }
+        bindings.clear();
+        byRef.clear();
+        byBindId.clear();
+        TunnelEvent.Closed end = new TunnelEvent.Closed(why, detail);
+        events.onEvent(end);
+        return end;
     }
 
     /** How often the driver PINGs, from what HELLO_OK announced, within the driver's own bounds. */
@@ -165,7 +184,12 @@ public final class DriverSession {
         return announced == 0 ? DEFAULT_PING_MILLIS : Math.clamp(announced, MIN_PING_MILLIS, MAX_PING_MILLIS);
     }
 
-    /** Leaves on purpose (Ctrl-C): GOAWAY, close, and wait briefly for the kit's close. */
+    /** Completes with the session id of the first HELLO_OK, or fails with why the kit could not be reached. */
+    CompletableFuture<String> firstSession() {
+        return firstSession;
+    }
+
+    /** Leaves on purpose: GOAWAY, close, and wait briefly (≤ 2 s) for the kit's close. */
     public void stop(GoAwayCode code) {
         stopping = true;
         stopped.countDown();
@@ -184,60 +208,95 @@ public final class DriverSession {
         return memory.used();
     }
 
-    // --- what is held ---
+    // --- bindings, from the user's threads ---
 
-    private synchronized boolean isHeld(int index) {
-        return held[index] != null;
+    /** Asks for a binding: on the current socket at once, else when the next one opens a session. */
+    void add(Binding b) {
+        byRef.put(b.ref(), b);
+        bindings.add(b);
+        Link l = link;
+        if (l != null && l.established) {
+            l.toBind.add(new BindTask(b));
+        }
+        if (stopping) {
+            b.tunnelEnded("the tunnel is closed");
+        }
     }
 
-    private synchronized void granted(int index, int bindId) {
-        held[index] = bindId;
-        byBindId.put(bindId, specs.get(index));
+    /**
+     * Gives a binding back: UNBIND when the kit holds it (waiting up to {@link #UNBIND_TIMEOUT_MILLIS} for its
+     * BIND_REVOKED), after the answer when its BIND is in flight, at the next resume when the socket is down.
+     */
+    void unbind(Binding b) throws InterruptedException {
+        if (b.isClosed()) {
+            return;
+        }
+        bindings.remove(b);
+        int held = b.markClosed();
+        Link l = link;
+        boolean connected = l != null && l.established && !l.connection.isClosed();
+        if (!connected) {
+            if (held == 0) {
+                byRef.remove(b.ref());
+                b.released();
+            } // else the kit holds it for the session: the next resume unbinds it, a new session forgets it
+            return;
+        }
+        if (held != 0) {
+            l.connection.send(new ControlMessage.Unbind(held));
+        } else if (!l.bindAnswers.containsKey(b.ref())) {
+            byRef.remove(b.ref()); // not asked for on this socket yet: nothing is held
+            b.released();
+            return;
+        } // else its BIND is in flight: the BIND_OK sends the UNBIND, a BIND_ERR releases it
+        if (!b.awaitReleased(UNBIND_TIMEOUT_MILLIS)) {
+            events.onEvent(new TunnelEvent.Warning("no BIND_REVOKED for the UNBIND of " + b + " within "
+                    + UNBIND_TIMEOUT_MILLIS + " ms", null));
+        }
     }
 
-    /** @return the spec's index, or -1 when no held binding has this id */
-    private synchronized int revoked(int bindId) {
-        byBindId.remove(bindId);
-        for (int i = 0; i < held.length; i++) {
-            if (held[i] != null && held[i] == bindId) {
-                held[i] = null;
-                return i;
+    /** A new session: nothing is held. Closed bindings are done; the others are asked for again (unless refused). */
+    private void forgetBindings() {
+        byBindId.clear();
+        for (Binding b : byRef.values()) {
+            if (b.isClosed()) {
+                byRef.remove(b.ref());
+                b.released();
             }
         }
-        return -1;
+        bindings.forEach(Binding::forgotten);
     }
 
-    /** A new session: nothing is held. */
-    private synchronized void forgetBindings() {
-        java.util.Arrays.fill(held, null);
-        byBindId.clear();
-    }
-
-    /** A BIND to send on a link; {@code fatal}: a refusal ends the driver (exit 3) rather than being reported only. */
-    private record BindRequest(int index, boolean fatal) {
+    /** A BIND to send on a link, or (binding null) the end of the link. */
+    private record BindTask(Binding binding) {
     }
 
     /** One WebSocket to the kit, from connect to close. */
     private final class Link implements TunnelConnection.Handler, WebSocketClient.Receiver {
-        private static final BindRequest CLOSED = new BindRequest(-1, false);
+        private static final BindTask CLOSED = new BindTask(null);
 
         private final CompletableFuture<ControlMessage.HelloOk> helloOk = new CompletableFuture<>();
         private final Map<String, CompletableFuture<ControlMessage>> bindAnswers = new ConcurrentHashMap<>();
-        private final LinkedBlockingQueue<BindRequest> toBind = new LinkedBlockingQueue<>();
+        private final LinkedBlockingQueue<BindTask> toBind = new LinkedBlockingQueue<>();
         private final CountDownLatch closed = new CountDownLatch(1);
         private volatile TunnelConnection connection;
         private volatile MemoryBudget.Account account;
         private volatile String closeReason = "";
+        /** Why the connect or the HELLO failed, for the tunnel's end. */
+        private volatile String failure;
         private volatile GoAwayCode goAway;
         private volatile long pingMillis;
+        /** HELLO_OK arrived: BINDs may be sent on this link. */
+        private volatile boolean established;
         private boolean sessionOpened;
 
         Outcome run() throws InterruptedException {
             WebSocketClient socket;
             try {
-                socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT);
+                socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT, settings.tls(), settings.proxy().proxyFor(kit));
             } catch (IOException e) {
-                events.emit("error", "error: " + e.getMessage(), "message", e.getMessage());
+                failure = e.getMessage();
+                events.onEvent(new TunnelEvent.Error(e.getMessage()));
                 return Outcome.CONNECT_FAILED;
             }
             account = memory.open(() -> {
@@ -248,6 +307,10 @@ public final class DriverSession {
                 connection = TunnelConnection.driver("driver", socket, this, this::onOpen, account, MuxListener.NONE,
                         FrameWriter.Limits.DEFAULT);
                 socket.start(this, connection.writer());
+                if (stopping) {
+                    connection.abort("driver stopping");
+                    return Outcome.STOPPED;
+                }
                 return serve();
             } finally {
                 account.close();
@@ -256,15 +319,17 @@ public final class DriverSession {
 
         private Outcome serve() throws InterruptedException {
             ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
-            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume, token));
+            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume,
+                    settings.token()));
             ControlMessage.HelloOk ok;
             try {
                 ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException | TimeoutException e) {
                 String why = e instanceof TimeoutException ? "no HELLO_OK within " + CONNECT_TIMEOUT.toSeconds() + " s" : e.getCause().getMessage();
-                events.emit("error", "error: the kit did not open a session: " + why, "message", why);
+                failure = "the kit did not open a session: " + why;
+                events.onEvent(new TunnelEvent.Error(failure));
                 connection.abort(why);
-                return Outcome.CONNECT_FAILED;
+                return stopping ? Outcome.STOPPED : Outcome.CONNECT_FAILED;
             }
             sessionOpened = true;
             boolean resumed = ok.resumed() && ok.sessionId().equals(sessionId);
@@ -272,27 +337,32 @@ public final class DriverSession {
             resumeToken = ok.resumeToken();
             if (!resumed) {
                 forgetBindings();
+            } else {
+                // Closed while the socket was down: the kit still holds them for the session.
+                byBindId.forEach((bindId, b) -> {
+                    if (b.isClosed()) {
+                        connection.send(new ControlMessage.Unbind(bindId));
+                    }
+                });
             }
+            firstSession.complete(sessionId);
             // Every binding not held — all of them for a new session; after a resume, those whose BIND_OK was lost
-            // with the old socket — is asked for again, in order.
-            for (int i = 0; i < specs.size(); i++) {
-                if (!isHeld(i)) {
-                    toBind.add(new BindRequest(i, true));
+            // with the old socket — is asked for again, in order. Bindings added from now on queue here themselves.
+            established = true;
+            for (Binding b : bindings) {
+                if (b.wanted()) {
+                    toBind.add(new BindTask(b));
                 }
             }
             Thread watchdog = Thread.ofVirtual().name("driver-heartbeat").start(this::watch);
             try {
                 while (true) {
-                    BindRequest r = toBind.take();
-                    if (r == CLOSED) {
+                    BindTask task = toBind.take();
+                    if (task == CLOSED) {
                         break;
                     }
-                    if (isHeld(r.index())) {
-                        continue;
-                    }
-                    Outcome refused = bind(r);
-                    if (refused != null) {
-                        return refused;
+                    if (!stopping && task.binding().wanted()) {
+                        bind(task.binding());
                     }
                 }
             } finally {
@@ -301,46 +371,38 @@ public final class DriverSession {
             if (stopping) {
                 return Outcome.STOPPED;
             }
-            events.emit("disconnected", "disconnected from the kit: " + closeReason, "reason", closeReason);
+            events.onEvent(new TunnelEvent.Disconnected(closeReason));
             return goAway == GoAwayCode.ADMIN_KILL ? Outcome.KILLED : Outcome.LOST;
         }
 
-        /**
-         * Sends the BIND of {@code specs[index]} (ref = index + 1), waits for its answer and reports it.
-         *
-         * @return null to go on; BIND_REFUSED for a fatal refusal; LOST when no answer came (the link is dropped)
-         */
-        private Outcome bind(BindRequest request) throws InterruptedException {
-            BindSpec spec = specs.get(request.index());
-            String ref = Integer.toString(request.index() + 1);
+        /** Sends the BIND of {@code b} (its own ref, the same on every socket), waits for its answer and reports it. */
+        private void bind(Binding b) throws InterruptedException {
             CompletableFuture<ControlMessage> answer = new CompletableFuture<>();
-            bindAnswers.put(ref, answer);
-            connection.send(new ControlMessage.Bind(ref, spec.mode().kind, spec.mode().mode, spec.remotePort(),
-                    spec.remoteHost(), spec.takeover()));
+            bindAnswers.put(b.ref(), answer);
+            connection.send(new ControlMessage.Bind(b.ref(), b.mode().kind, b.mode().mode, b.requestedPort(),
+                    b.requestedHost(), b.takeover()));
             ControlMessage reply;
             try {
                 reply = answer.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
-                return null; // the socket closed: the loop ends with it
+                return; // the socket closed: the loop ends with it, and the BIND is sent again on the next socket
             } catch (TimeoutException e) {
-                events.emit("error", "error: no answer to BIND within " + CONNECT_TIMEOUT.toSeconds() + " s",
-                        "message", "no answer to BIND");
+                events.onEvent(new TunnelEvent.Error("no answer to BIND within " + CONNECT_TIMEOUT.toSeconds() + " s"));
                 connection.abort("no answer to BIND");
-                return null;
+                return;
             }
             if (reply instanceof ControlMessage.BindErr err) {
-                events.emit("bind_err", "bind refused: " + err.code() + ": " + err.message(),
-                        "code", err.code().name(), "message", err.message(), "mode", spec.mode().mode, "port", spec.remotePort());
-                if (request.fatal()) {
-                    leave(GoAwayCode.NORMAL);
-                    return Outcome.BIND_REFUSED;
+                bindings.remove(b);
+                byRef.remove(b.ref());
+                events.onEvent(new TunnelEvent.BindRefused(b, err.code(), err.message()));
+                b.refused(new BindRefusedException(err.code(), err.message(), b.requestedPort()));
+                if (b.isClosed()) {
+                    b.released();
                 }
-            } else if (reply instanceof ControlMessage.BindOk bound) {
-                events.emit("bind_ok", describe(spec, bound), "mode", spec.mode().mode, "port", bound.port(),
-                        "bindId", bound.bindId(), "sessionId", sessionId, "publicUrl", bound.publicUrl(),
-                        "target", spec.target(), "host", bound.host());
+            } else if (reply instanceof ControlMessage.BindOk ok && !b.isClosed()) {
+                events.onEvent(new TunnelEvent.Bound(b, sessionId, ok.bindId(), ok.port(), ok.host(), ok.publicUrl()));
+                b.answered();
             }
-            return null;
         }
 
         /**
@@ -371,6 +433,7 @@ public final class DriverSession {
             if (c == null) {
                 return;
             }
+            toBind.add(CLOSED); // no BIND after the GOAWAY, even before the close arrives
             c.send(new ControlMessage.GoAway(code, "driver stopping"));
             c.close(Protocol.CLOSE_NORMAL, "driver stopping");
             try {
@@ -391,27 +454,21 @@ public final class DriverSession {
                 case ControlMessage.HelloOk ok -> helloOk(from, ok);
                 case ControlMessage.BindOk ok -> {
                     // Held from here, not from bind(): an OPEN may follow the BIND_OK before bind() wakes up.
-                    int index = indexOf(ok.ref());
-                    if (index >= 0) {
-                        granted(index, ok.bindId());
+                    Binding b = ok.ref() == null ? null : byRef.get(ok.ref());
+                    if (b != null) {
+                        byBindId.put(ok.bindId(), b);
+                        if (!b.granted(ok.bindId(), ok.port(), ok.host(), ok.publicUrl())) {
+                            from.send(new ControlMessage.Unbind(ok.bindId())); // closed while its BIND was in flight
+                        }
                     }
                     complete(ok.ref(), ok);
                 }
                 case ControlMessage.BindErr err -> complete(err.ref(), err);
-                case ControlMessage.BindRevoked r -> {
-                    int index = revoked(r.bindId());
-                    events.emit("bind_revoked", "binding " + r.bindId() + " revoked by the kit: " + r.reason(),
-                            "bindId", r.bindId(), "reason", r.reason(), "target", index < 0 ? null : specs.get(index).target());
-                    if (index >= 0 && "PARKED".equals(r.reason())) {
-                        // Dropped while we were away (a PULL port is freed at once): ask for it again.
-                        toBind.add(new BindRequest(index, false));
-                    }
-                }
+                case ControlMessage.BindRevoked r -> revoked(r);
                 case ControlMessage.GoAway g -> {
                     goAway = g.code();
                     closeReason = "GOAWAY " + g.code() + (g.message() == null ? "" : ": " + g.message());
-                    events.emit("goaway", "the kit is ending the session: " + g.code() + (g.message() == null ? "" : " (" + g.message() + ")"),
-                            "code", g.code().name(), "message", g.message());
+                    events.onEvent(new TunnelEvent.GoAway(g.code(), g.message()));
                     if (g.code() != GoAwayCode.ADMIN_KILL) {
                         sessionId = null; // the kit will not keep this session: the next link starts a new one
                     }
@@ -419,6 +476,24 @@ public final class DriverSession {
                 default -> {
                     // HELLO, BIND, UNBIND are never sent by a kit
                 }
+            }
+        }
+
+        private void revoked(ControlMessage.BindRevoked r) {
+            Binding b = byBindId.remove(r.bindId());
+            if (b != null) {
+                b.revoked(r.reason());
+            }
+            events.onEvent(new TunnelEvent.Revoked(b, r.bindId(), r.reason()));
+            if (b == null) {
+                return;
+            }
+            if (b.isClosed()) {
+                byRef.remove(b.ref());
+                b.released();
+            } else if ("PARKED".equals(r.reason())) {
+                // Dropped while we were away (a PULL port is freed at once): ask for it again.
+                toBind.add(new BindTask(b));
             }
         }
 
@@ -440,10 +515,9 @@ public final class DriverSession {
             // Told here, on the reader, so that it comes before what follows HELLO_OK on the wire
             // (the BIND_REVOKED of a resume): events are in the kit's order.
             if (ok.resumed() && ok.sessionId().equals(sessionId)) {
-                events.emit("resumed", "resumed session " + ok.sessionId() + "; bindings intact", "sessionId", ok.sessionId());
+                events.onEvent(new TunnelEvent.Resumed(ok.sessionId()));
             } else {
-                events.emit("connected", "connected to " + kit + " (session " + ok.sessionId() + ")",
-                        "sessionId", ok.sessionId(), "kit", kit.toString(), "maxStreams", ok.maxStreams());
+                events.onEvent(new TunnelEvent.Connected(ok.sessionId(), kit, ok.maxStreams()));
             }
             helloOk.complete(ok);
         }
@@ -457,7 +531,7 @@ public final class DriverSession {
 
         @Override
         public void onProtocolError(TunnelConnection from, String reason) {
-            events.log("protocol error from the kit: " + reason);
+            events.onEvent(new TunnelEvent.Warning("protocol error from the kit: " + reason, null));
         }
 
         @Override
@@ -473,22 +547,22 @@ public final class DriverSession {
         }
 
         private void onOpen(MuxStream stream, int bindId, String origin) {
-            BindSpec spec = byBindId.get(bindId);
-            if (spec == null) {
+            Binding b = byBindId.get(bindId);
+            if (b == null) {
                 stream.reset(ResetCode.BIND_GONE, "this driver holds no binding " + bindId);
                 return;
             }
-            java.util.concurrent.Semaphore permits = targetPermits[specs.indexOf(spec)];
-            if (!permits.tryAcquire()) {
+            if (!b.targetPermits().tryAcquire()) {
                 stream.reset(ResetCode.CONNECT_FAILED, "the driver already has " + MAX_CONNECTIONS_PER_TARGET
-                        + " connections open to " + spec.target());
+                        + " connections open to " + b.target());
                 return;
             }
+            StreamTarget target = b.streamTarget();
             Thread.ofVirtual().name("target-" + stream.id()).start(() -> {
                 try {
-                    new TargetConnection(stream, spec, origin, events).run();
+                    target.serve(stream, origin, events);
                 } finally {
-                    permits.release();
+                    b.targetPermits().release();
                 }
             });
         }
@@ -506,13 +580,13 @@ public final class DriverSession {
         }
 
         @Override
-        public void onCloseFrame(int code) {
-            connection.close(code == 1005 ? Protocol.CLOSE_NORMAL : code, "");
+        public void onCloseFrame(int code, String reason) {
+            connection.closedByPeer(code, reason);
         }
 
         @Override
         public void onViolation(int code, String reason) {
-            events.log("the kit broke the WebSocket protocol: " + reason);
+            events.onEvent(new TunnelEvent.Warning("the kit broke the WebSocket protocol: " + reason, null));
             connection.close(code, reason);
         }
 
@@ -520,23 +594,5 @@ public final class DriverSession {
         public void onClosed(int code, String reason) {
             connection.onSocketClosed("closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
         }
-    }
-
-    private int indexOf(String ref) {
-        try {
-            int i = ref == null ? -1 : Integer.parseInt(ref) - 1;
-            return i >= 0 && i < specs.size() ? i : -1;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private static String describe(BindSpec spec, ControlMessage.BindOk ok) {
-        return switch (spec.mode()) {
-            case EXPOSE -> "exposing " + spec.target() + " on container port " + ok.port()
-                    + (ok.publicUrl() == null ? "" : " at " + ok.publicUrl()) + " (bindId " + ok.bindId() + ")";
-            case PULL -> "pulling " + spec.target() + " onto the container's " + (ok.host() == null ? "127.0.0.1" : ok.host())
-                    + ":" + ok.port() + " (bindId " + ok.bindId() + ")";
-        };
     }
 }

@@ -9,40 +9,45 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 
 /**
- * The driver's end of one stream: connects to the laptop's target, answers OPEN_OK (or RESET CONNECT_FAILED when it
- * cannot), then splices. Threading: runs on its own virtual thread from OPEN to close. It connects at once and sends
- * nothing first, so protocols where the server speaks first work.
+ * The driver's end of one stream whose binding targets a laptop TCP service: connects to it, answers OPEN_OK (or RESET
+ * CONNECT_FAILED when it cannot), then splices. Threading: runs on the stream's own virtual thread from OPEN to close.
+ * It connects at once and sends nothing first, so protocols where the server speaks first work.
  */
-final class TargetConnection implements Runnable {
+final class TargetConnection implements StreamTarget {
 
     static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final MuxStream stream;
-    private final BindSpec spec;
-    private final String origin;
-    private final DriverEvents events;
+    private final String host;
+    private final int port;
 
-    TargetConnection(MuxStream stream, BindSpec spec, String origin, DriverEvents events) {
-        this.stream = stream;
-        this.spec = spec;
-        this.origin = origin;
-        this.events = events;
+    TargetConnection(String host, int port) {
+        this.host = host;
+        this.port = port;
+    }
+
+    static TargetConnection of(BindSpec spec) {
+        return new TargetConnection(spec.targetHost(), spec.targetPort());
     }
 
     @Override
-    public void run() {
+    public void serve(MuxStream stream, String origin, TunnelListener events) {
         Socket socket = new Socket();
         try {
-            socket.connect(new InetSocketAddress(spec.targetHost(), spec.targetPort()), CONNECT_TIMEOUT_MILLIS);
+            socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
         } catch (IOException e) {
             Splice.closeQuietly(socket);
-            String why = spec.target() + ": " + e.getMessage();
-            events.log("cannot reach " + why + " for a connection from " + origin);
+            String why = describe() + ": " + e.getMessage();
+            events.onEvent(new TunnelEvent.Warning("cannot reach " + why + " for a connection from " + origin, e));
             stream.reset(ResetCode.CONNECT_FAILED, why);
             return;
         }
         stream.accept();
         Splice.run(stream, socket);
+    }
+
+    @Override
+    public String describe() {
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
     }
 }

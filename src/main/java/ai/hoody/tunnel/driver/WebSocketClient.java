@@ -47,7 +47,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link #write}, which masks a whole batch into one buffer and writes it with one system call. So a congested uplink
  * can stall only the writer, never the reader, and nothing ever interrupts a thread blocked on this socket.
  *
- * <p>Only what the data plane needs: one subprotocol, no extensions, no redirects, no proxy. Messages are bounded by
+ * <p>Only what the data plane needs: one subprotocol, no extensions, no redirects; an HTTP proxy through CONNECT
+ * ({@link HttpProxy}). Messages are bounded by
  * {@link #MAX_MESSAGE_BYTES}; the kit's own messages are at most 65,541 bytes (a full DATA frame).
  */
 final class WebSocketClient implements WireSocket {
@@ -59,7 +60,7 @@ final class WebSocketClient implements WireSocket {
         void onBinary(ByteBuffer frame);
 
         /** The kit started the closing handshake: answer it (through the writer). */
-        void onCloseFrame(int code);
+        void onCloseFrame(int code, String reason);
 
         /** The kit broke RFC 6455: close with {@code code} (1002, 1007 or 1009) through the writer. */
         void onViolation(int code, String reason);
@@ -106,18 +107,33 @@ final class WebSocketClient implements WireSocket {
      * loaded for {@code wss}, which keeps it off the start-up path of a {@code ws} driver.
      */
     static WebSocketClient connect(URI uri, Duration timeout) throws IOException, InterruptedException {
-        return connect(uri, timeout, null);
+        return connect(uri, timeout, null, null);
     }
 
     /** As {@link #connect(URI, Duration)}, with the given TLS socket factory (null: the JDK's default). */
     static WebSocketClient connect(URI uri, Duration timeout, SSLSocketFactory tlsFactory) throws IOException, InterruptedException {
+        return connect(uri, timeout, tlsFactory, null);
+    }
+
+    /**
+     * As {@link #connect(URI, Duration, SSLSocketFactory)}, through {@code proxy} when not null: a CONNECT tunnel to
+     * the kit's host and port, inside which TLS (for {@code wss}) and the upgrade run as they would directly — the
+     * certificate is checked against the kit's host name, not the proxy's.
+     */
+    static WebSocketClient connect(URI uri, Duration timeout, SSLSocketFactory tlsFactory, HttpProxy proxy)
+            throws IOException, InterruptedException {
         boolean tls = "wss".equalsIgnoreCase(uri.getScheme());
         String host = uri.getHost();
         int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
         int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
-        Socket socket = new Socket();
+        Socket socket = null;
         try {
-            socket.connect(new InetSocketAddress(host, port), millis);
+            if (proxy == null) {
+                socket = new Socket();
+                socket.connect(new InetSocketAddress(host, port), millis);
+            } else {
+                socket = proxy.openTunnel(host, port, millis);
+            }
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(millis); // for the handshake only
             if (tls) {
@@ -128,11 +144,13 @@ final class WebSocketClient implements WireSocket {
             socket.setSoTimeout(0);
             return new WebSocketClient(socket, in);
         } catch (IOException e) {
-            closeQuietly(socket);
+            if (socket != null) {
+                closeQuietly(socket);
+            }
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            throw describe(uri, e, millis);
+            throw describe(uri, proxy, e, millis);
         }
     }
 
@@ -145,16 +163,18 @@ final class WebSocketClient implements WireSocket {
         Thread.ofVirtual().name("driver-ws-reader").start(this::readLoop);
     }
 
-    private static IOException describe(URI uri, IOException e, int millis) {
+    private static IOException describe(URI uri, HttpProxy proxy, IOException e, int millis) {
         if (e instanceof UpgradeRefusedException) {
             return new IOException("the kit at " + uri + " " + e.getMessage(), e);
         }
-        String why = e instanceof ConnectException ? "connection refused (is the kit running there?)"
+        String why = e instanceof HttpProxy.ProxyException ? e.getMessage()
+                : e instanceof ConnectException ? "connection refused (is the kit running there?)"
                 : e instanceof UnknownHostException ? "unknown host"
                 : e instanceof SocketTimeoutException ? "no answer within " + millis + " ms"
                 : e instanceof SSLException ? "TLS failed: " + e.getMessage()
                 : e.toString();
-        return new IOException("cannot connect to the kit at " + uri + ": " + why, e);
+        String via = proxy == null || e instanceof HttpProxy.ProxyException ? "" : " (through the proxy " + proxy + ")";
+        return new IOException("cannot connect to the kit at " + uri + via + ": " + why, e);
     }
 
     private static Socket startTls(SSLSocketFactory factory, Socket plain, String host, int port) throws IOException {
@@ -425,7 +445,7 @@ final class WebSocketClient implements WireSocket {
                             if (closeSent) {
                                 return; // we started it and the kit answered: done (the finally closes the socket)
                             }
-                            receiver.onCloseFrame(code); // echoed by the writer, which then closes the socket
+                            receiver.onCloseFrame(code, reason); // echoed by the writer, which then closes the socket
                             continue;
                         }
                         default -> throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "unknown control opcode " + opcode);

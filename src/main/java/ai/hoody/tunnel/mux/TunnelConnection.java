@@ -207,6 +207,20 @@ public final class TunnelConnection {
         });
     }
 
+    /**
+     * The peer started the closing handshake with {@code code} and {@code reason}: answer it (after what is queued).
+     * The peer's code and reason are what this connection's end is reported with.
+     */
+    public void closedByPeer(int code, String reason) {
+        if (closed.get()) {
+            return;
+        }
+        if (closeReason == null) {
+            closeReason = code + (reason == null || reason.isEmpty() ? "" : " " + reason);
+        }
+        close(code == 1005 ? Protocol.CLOSE_NORMAL : code, "");
+    }
+
     /** Cuts the socket at once (no closing handshake) and ends the connection. */
     public void abort(String reason) {
         socket.abort(reason);

@@ -41,10 +41,12 @@ public sealed interface ControlMessage {
     record Bind(String ref, String kind, String mode, int port, String host, boolean takeover) implements ControlMessage {
     }
 
+    /** Kit → driver: the listener of a BIND is up; {@code ref} is the BIND's. */
     record BindOk(String ref, int bindId, String kind, String mode, int port, String host, String publicUrl)
             implements ControlMessage {
     }
 
+    /** Kit → driver: a BIND refused, and why. */
     record BindErr(String ref, BindErrorCode code, String message, int port) implements ControlMessage {
     }
 
@@ -56,9 +58,11 @@ public sealed interface ControlMessage {
     record BindRevoked(int bindId, String reason) implements ControlMessage {
     }
 
+    /** Either side: a heartbeat; answered with a PONG carrying the same {@code ts}. */
     record Ping(long ts) implements ControlMessage {
     }
 
+    /** Either side: the answer to a PING. */
     record Pong(long ts) implements ControlMessage {
     }
 

@@ -45,7 +45,7 @@ class DriverLimitsTest {
             assertThat(close.closeCode()).isEqualTo(1002);
             assertThat(close.text()).contains("streamWindow");
             assertThat(d.await("error").path("message").asText()).contains("streamWindow");
-            assertThat(d.exitCode()).isEqualTo(DriverSession.EXIT_DISCONNECTED);
+            assertThat(d.exitCode()).isEqualTo(ai.hoody.tunnel.cli.DriverRunner.EXIT_DISCONNECTED);
         }
     }
 

@@ -66,7 +66,7 @@ class WebSocketClientTest {
         }
 
         @Override
-        public void onCloseFrame(int code) {
+        public void onCloseFrame(int code, String reason) {
             writer.close(code == 1005 ? 1000 : code, "");
         }
 

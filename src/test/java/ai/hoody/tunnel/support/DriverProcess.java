@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,10 @@ public final class DriverProcess implements AutoCloseable {
     private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
 
     private DriverProcess(List<String> jvmOptions, List<String> args) throws Exception {
+        this(jvmOptions, Map.of(), args);
+    }
+
+    private DriverProcess(List<String> jvmOptions, Map<String, String> environment, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
@@ -31,7 +36,9 @@ public final class DriverProcess implements AutoCloseable {
         cmd.add("ai.hoody.tunnel.cli.Main");
         cmd.addAll(args);
         cmd.add("--json");
-        process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        builder.environment().putAll(environment);
+        process = builder.start();
         Thread.ofVirtual().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -51,6 +58,11 @@ public final class DriverProcess implements AutoCloseable {
     /** With JVM options, e.g. {@code -Djavax.net.ssl.trustStore=…}, as a user would put in JDK_JAVA_OPTIONS. */
     public static DriverProcess startWithJvmOptions(List<String> jvmOptions, String... args) throws Exception {
         return new DriverProcess(jvmOptions, List.of(args));
+    }
+
+    /** With these environment variables added to the test's (e.g. {@code HTTP_PROXY}). */
+    public static DriverProcess startWithEnvironment(Map<String, String> environment, String... args) throws Exception {
+        return new DriverProcess(List.of(), environment, List.of(args));
     }
 
     /** The exit status, waiting up to 30 s for the driver to end by itself. */

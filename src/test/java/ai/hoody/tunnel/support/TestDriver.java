@@ -1,10 +1,8 @@
 package ai.hoody.tunnel.support;
 
+import ai.hoody.tunnel.cli.DriverRunner;
 import ai.hoody.tunnel.driver.BindSpec;
 import ai.hoody.tunnel.driver.DriverEvents;
-import ai.hoody.tunnel.driver.DriverSession;
-import ai.hoody.tunnel.driver.KitUrl;
-import ai.hoody.tunnel.protocol.GoAwayCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -18,38 +16,38 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** The real driver ({@link DriverSession}) run in the test JVM, its --json events collected line by line. */
+/**
+ * The real driver — the CLI's {@link DriverRunner} on the library's {@code Tunnel}, exit codes included — run in the
+ * test JVM, its --json events collected line by line.
+ */
 public final class TestDriver implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final DriverSession session;
+    private final DriverRunner runner;
     private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
-    private TestDriver(URI kit, List<BindSpec> specs) {
-        this(kit, null, specs);
-    }
-
     private TestDriver(URI kit, String token, List<BindSpec> specs) {
         PrintStream out = new PrintStream(new LineSink(events), true, StandardCharsets.UTF_8);
-        this.session = new DriverSession(KitUrl.parse(kit.toString()).connectUri(), token, specs, new DriverEvents(out, System.err, true));
+        // Proxies from the environment do not apply: the kit is on this machine ('' = no proxy).
+        this.runner = new DriverRunner(kit.toString(), "", token, specs, new DriverEvents(out, System.err, true));
         Thread.ofVirtual().name("test-driver").start(() -> {
             try {
-                exit.complete(session.run());
+                exit.complete(runner.run());
             } catch (Throwable t) {
                 exit.completeExceptionally(t);
             }
         });
     }
 
+    public static TestDriver start(URI kit, BindSpec... specs) {
+        return new TestDriver(kit, null, List.of(specs));
+    }
+
     /** A driver that sends the kit's attach token. */
     public static TestDriver startWithToken(URI kit, String token, BindSpec... specs) {
         return new TestDriver(kit, token, List.of(specs));
-    }
-
-    public static TestDriver start(URI kit, BindSpec... specs) {
-        return new TestDriver(kit, List.of(specs));
     }
 
     /** Waits for the next event named {@code name}, skipping others. */
@@ -69,7 +67,7 @@ public final class TestDriver implements AutoCloseable {
     }
 
     public String sessionId() {
-        return session.sessionId();
+        return runner.sessionId();
     }
 
     public int exitCode() throws Exception {
@@ -78,7 +76,7 @@ public final class TestDriver implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        session.stop(GoAwayCode.NORMAL);
+        runner.stop();
         exit.get(15, TimeUnit.SECONDS);
     }
 
