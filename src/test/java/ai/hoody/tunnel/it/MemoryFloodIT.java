@@ -145,14 +145,21 @@ class MemoryFloodIT {
                 sunk.addAndGet(n);
             }
         }));
-        int port = Ports.free();
-        DriverProcess driver = closeLater(DriverProcess.start("expose", "127.0.0.1:" + sink.port(), "--port",
-                Integer.toString(port), "--kit", kit.base().toString()));
-        driver.await("bind_ok");
+        // Four bindings of 200 visitors each: the driver opens at most 256 connections to one target.
+        int[] ports = {Ports.free(), Ports.free(), Ports.free(), Ports.free()};
+        List<String> args = new ArrayList<>(List.of("expose", "127.0.0.1:" + sink.port(), "--port", Integer.toString(ports[0]),
+                "--kit", kit.base().toString()));
+        for (int i = 1; i < ports.length; i++) {
+            args.addAll(List.of("--also-expose", "127.0.0.1:" + sink.port() + "=" + ports[i]));
+        }
+        DriverProcess driver = closeLater(DriverProcess.start(args.toArray(String[]::new)));
+        for (int i = 0; i < ports.length; i++) {
+            driver.await("bind_ok");
+        }
         int visitors = 800;
         List<Socket> sockets = new ArrayList<>();
         for (int i = 0; i < visitors; i++) {
-            Socket s = closeLater(new Socket("127.0.0.1", port));
+            Socket s = closeLater(new Socket("127.0.0.1", ports[i % ports.length]));
             s.getOutputStream().write(1);
             sockets.add(s);
         }
