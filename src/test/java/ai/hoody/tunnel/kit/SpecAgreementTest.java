@@ -6,6 +6,7 @@ import ai.hoody.tunnel.protocol.Frame;
 import ai.hoody.tunnel.protocol.FrameCodec;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
+import ai.hoody.tunnel.support.RawWebSocket;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
@@ -25,12 +26,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static ai.hoody.tunnel.support.Admin.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
- * Where the kit broke its own spec in an independent driver's run against it (issue #10, items 4 and 5): a visitor
- * must never take a truncated response for a complete one, and a visitor waiting for a driver that vanished is told
- * the laptop is reconnecting. Raw drivers and real visitor sockets; each case repeated so that a race shows.
+ * Where the kit broke its own spec in an independent driver's run against it (issue #10): a visitor must never take a
+ * truncated response for a complete one, a visitor waiting for a driver that vanished is told the laptop is
+ * reconnecting (items 4 and 5, each repeated so that a race shows); and what the spec now says about timeouts,
+ * liveness and session states. Raw drivers and real visitor sockets.
  */
 @QuarkusTest
 class SpecAgreementTest {
@@ -248,6 +252,115 @@ class SpecAgreementTest {
             return answer.toString(StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "[" + e + "]";
+        }
+    }
+
+    // ---------------------------------------------------------------- what a driver is told, what counts as heard
+
+    /** §3.2: HELLO_OK announces the kit's heartbeat timeout and open timeout (3 s and 2 s under the test profile). */
+    @Test
+    void helloOkAnnouncesTheKitsTimeouts() throws Exception {
+        try (RawDriver d = RawDriver.connect(kit)) {
+            ControlMessage.HelloOk ok = d.hello(10);
+            assertThat(ok.heartbeatIntervalMs()).isEqualTo(500);
+            assertThat(ok.heartbeatTimeoutMs()).isEqualTo(3000);
+            assertThat(ok.openTimeoutMs()).isEqualTo(2000);
+            try (RawDriver back = RawDriver.connect(kit)) {
+                ControlMessage.HelloOk resumed = back.resume(ok.sessionId(), ok.resumeToken());
+                assertThat(resumed.resumed()).isTrue();
+                assertThat(resumed.heartbeatTimeoutMs()).isEqualTo(3000);
+                assertThat(resumed.openTimeoutMs()).isEqualTo(2000);
+            }
+        }
+    }
+
+    /**
+     * §3.8: WebSocket-level pings and pongs from the driver count as heard, like any message: a driver whose WebSocket
+     * library keeps the socket alive that way, and never sends a PING message or answers the kit's, is not cut off.
+     * One that sends nothing at all is, after the heartbeat timeout (3 s under the test profile).
+     */
+    @Test
+    @Timeout(60)
+    void webSocketPingsAndPongsKeepASessionAliveAndSilenceDoesNot() throws Exception {
+        try (RawWebSocket pinging = RawWebSocket.connect(kit); RawWebSocket ponging = RawWebSocket.connect(kit);
+             RawWebSocket silent = RawWebSocket.connect(kit)) {
+            String pinger = pinging.hello().sessionId();
+            String ponger = ponging.hello().sessionId();
+            silent.hello();
+            for (RawWebSocket ws : List.of(pinging, ponging, silent)) { // a binding each: not idle (idle-session-timeout)
+                ws.sendText(ControlCodec.encode(new ControlMessage.Bind("1", "http", "expose", Ports.free(), null, false)));
+                assertThat(ws.nextControl()).isInstanceOf(ControlMessage.BindOk.class);
+            }
+            long until = System.nanoTime() + Duration.ofMillis(4500).toNanos(); // 1.5 heartbeat timeouts
+            while (System.nanoTime() < until) {
+                pinging.send(true, RawWebSocket.PING, "alive".getBytes(StandardCharsets.US_ASCII));
+                ponging.send(true, RawWebSocket.PONG, "alive".getBytes(StandardCharsets.US_ASCII)); // unsolicited: RFC 6455 §5.5.3
+                Thread.sleep(300);
+            }
+            RawWebSocket.Close close = silent.awaitClose(Duration.ofSeconds(5));
+            assertThat(close).isEqualTo(new RawWebSocket.Close(1000, "IDLE_TIMEOUT"));
+            for (String id : List.of(pinger, ponger)) {
+                assertThat(sessionState(id)).as("session %s", id).isEqualTo("attached");
+            }
+            assertThat(assertAnswersPing(pinging)).as("WebSocket pongs the kit sent the pinging driver").isPositive();
+            assertAnswersPing(ponging);
+        }
+    }
+
+    /**
+     * The kit answers a PING message on this socket: it is open and its session is served.
+     *
+     * @return how many WebSocket pongs came before the PONG message
+     */
+    private static int assertAnswersPing(RawWebSocket ws) throws IOException {
+        ws.sendText(ControlCodec.encode(new ControlMessage.Ping(42)));
+        ws.socket().setSoTimeout(5000);
+        int pongs = 0;
+        while (true) {
+            RawWebSocket.Frame f = ws.readFrame();
+            assertThat(f.opcode()).as("the kit's frame (%s)", f.text()).isNotEqualTo(RawWebSocket.CLOSE);
+            if (f.opcode() == RawWebSocket.PONG) {
+                pongs++;
+            } else if (f.opcode() == RawWebSocket.TEXT && f.text().contains("\"PONG\"")) {
+                assertThat(f.text()).contains("\"ts\":42");
+                return pongs;
+            }
+        }
+    }
+
+    /** {@code state} of the session in GET /api/v1/tunnel/sessions, or null when it is not listed. */
+    private static String sessionState(String sessionId) {
+        List<String> states = given().get("/api/v1/tunnel/sessions").then().statusCode(200).extract()
+                .jsonPath().getList("sessions.findAll { it.sessionId == '" + sessionId + "' }.state");
+        return states.isEmpty() ? null : states.getFirst();
+    }
+
+    /** The admin API tells an orphan from a live session, and from one that is ending (README "Operations"). */
+    @Test
+    @Timeout(60)
+    void sessionsSayWhetherTheyAreAttachedOrphanedOrEnding() throws Exception {
+        int port = Ports.free();
+        RawDriver first = RawDriver.connect(kit);
+        ControlMessage.HelloOk hello = first.hello(10);
+        String id = hello.sessionId();
+        assertThat(first.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+        assertThat(sessionState(id)).isEqualTo("attached");
+        first.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> "orphaned".equals(sessionState(id)));
+
+        try (RawDriver back = RawDriver.connect(kit)) {
+            assertThat(back.resume(id, hello.resumeToken()).resumed()).isTrue();
+            assertThat(sessionState(id)).isEqualTo("attached");
+            int stream;
+            try (Socket visitor = new Socket("127.0.0.1", port)) {
+                stream = awaitOpen(back);
+                back.sendFrame(FrameCodec.openOk(stream));
+                // A kill with a grace: the session ends once its one stream is done, or after 5 s.
+                given().delete("/api/v1/tunnel/sessions/" + id + "?grace_ms=5000").then().statusCode(202);
+                await().atMost(Duration.ofSeconds(2)).until(() -> "ending".equals(sessionState(id)));
+            }
+            back.sendFrame(FrameCodec.fin(stream)); // the visitor left (FIN to the driver); the driver's FIN ends the stream
+            await().atMost(Duration.ofSeconds(3)).until(() -> sessionState(id) == null);
         }
     }
 }
