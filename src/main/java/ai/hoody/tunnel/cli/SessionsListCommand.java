@@ -27,7 +27,8 @@ final class SessionsListCommand extends TableCommand {
         }
         TextTable t = TextTable.withHeader("SESSION", "STATE", "PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
         for (SessionInfo s : sessions) {
-            t.row(s.sessionId(), s.state(), s.peerAddr(), s.activeStreams() + "/" + s.maxStreams(), s.connectionsGranted(),
+            String state = s.state() == null ? "-" : s.state(); // "-": a kit older than the state field
+            t.row(s.sessionId(), state, s.peerAddr(), s.activeStreams() + "/" + s.maxStreams(), s.connectionsGranted(),
                     s.isV2() ? "yes" : "no", BindingsText.of(s.bindings()));
         }
         t.print(out);

@@ -7,10 +7,11 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The settings the kit refuses to start with (README "Configuration", PROTOCOL.md §8). Plain JUnit. */
+/** The settings the kit refuses to start with, each named in its error (README "Configuration", PROTOCOL.md §8). Plain JUnit. */
 class KitContextTest {
 
     private static KitConfig config(Map<String, String> properties) {
@@ -45,6 +46,14 @@ class KitContextTest {
                 .hasMessageContaining("shorter than hoody.tunnel.heartbeat-timeout (60000 ms), was 60000 ms");
         assertThatCode(() -> start(Map.of("hoody.tunnel.heartbeat-interval", "59s", "hoody.tunnel.heartbeat-timeout", "60s")))
                 .doesNotThrowAnyException();
+    }
+
+    @Test
+    void aStreamMemoryBudgetBelowFourDataFramesIsRefusedNamingTheProperty() {
+        assertThatThrownBy(() -> new KitMemory().budget(config(Map.of("hoody.tunnel.stream-memory-budget", "100K"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("hoody.tunnel.stream-memory-budget must be at least 262144 bytes (four DATA frames), was 102400");
+        assertThat(new KitMemory().budget(config(Map.of("hoody.tunnel.stream-memory-budget", "256K"))).total()).isEqualTo(262_144);
     }
 
     @Test
