@@ -4,6 +4,7 @@ import ai.hoody.tunnel.protocol.ControlCodec;
 import ai.hoody.tunnel.protocol.ControlMessage;
 import ai.hoody.tunnel.protocol.Frame;
 import ai.hoody.tunnel.protocol.FrameCodec;
+import ai.hoody.tunnel.protocol.ResetCode;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
 import ai.hoody.tunnel.support.RawWebSocket;
@@ -34,7 +35,7 @@ import static org.awaitility.Awaitility.await;
  * Where the kit broke its own spec in an independent driver's run against it (issue #10): a visitor must never take a
  * truncated response for a complete one, a visitor waiting for a driver that vanished is told the laptop is
  * reconnecting (items 4 and 5, each repeated so that a race shows); and what the spec now says about timeouts,
- * liveness and session states. Raw drivers and real visitor sockets.
+ * liveness, session states, which rule wins and in what order things arrive. Raw drivers and real visitor sockets.
  */
 @QuarkusTest
 class SpecAgreementTest {
@@ -361,6 +362,136 @@ class SpecAgreementTest {
             }
             back.sendFrame(FrameCodec.fin(stream)); // the visitor left (FIN to the driver); the driver's FIN ends the stream
             await().atMost(Duration.ofSeconds(3)).until(() -> sessionState(id) == null);
+        }
+    }
+
+    // ---------------------------------------------------------------- which rule wins, and in what order
+
+    /** §3.9 and §2.1: before HELLO an unknown type is a 1002 like any other first message; after it, it is ignored. */
+    @Test
+    void anUnknownTypeIsA1002FirstAndIgnoredAfterHello() throws Exception {
+        try (RawDriver first = RawDriver.connect(kit)) {
+            first.send("{\"type\":\"FROM_THE_FUTURE\"}");
+            assertThat(first.awaitClose(Duration.ofSeconds(5))).isEqualTo(new RawDriver.Close(1002, "the first message must be HELLO"));
+        }
+        try (RawDriver later = RawDriver.connect(kit)) {
+            later.hello(10);
+            later.send("{\"type\":\"FROM_THE_FUTURE\",\"x\":[1,{\"y\":2}]}");
+            later.send(ControlCodec.encode(new ControlMessage.Ping(7)));
+            // PONGs are not queued by RawDriver; a BIND answered shows the socket and session go on
+            assertThat(later.bind("http", "expose", Ports.free(), null, false)).isInstanceOf(ControlMessage.BindOk.class);
+            assertThat(later.isClosed()).isFalse();
+        }
+    }
+
+    /** §4: a frame is decoded before its stream is looked up; only a well-formed frame is dropped as unknown. */
+    @Test
+    void aMalformedFrameIsA1002EvenForAnUnknownStreamAndAWellFormedOneIsDropped() throws Exception {
+        try (RawDriver d = RawDriver.connect(kit)) {
+            d.hello(10);
+            d.sendFrame(FrameCodec.window(999, 1));
+            d.sendFrame(FrameCodec.data(777, new byte[] {1, 2, 3}, 0, 3));
+            d.sendFrame(FrameCodec.fin(555));
+            assertThat(d.bind("http", "expose", Ports.free(), null, false)).as("still served").isInstanceOf(ControlMessage.BindOk.class);
+            d.sendFrame(new byte[] {0x04, 0, 0, 0x03, (byte) 0xE7, 0, 0, 0, 0}); // WINDOW for stream 999, increment 0
+            RawDriver.Close close = d.awaitClose(Duration.ofSeconds(5));
+            assertThat(close.code()).isEqualTo(1002);
+            assertThat(close.reason()).contains("WINDOW increment");
+        }
+    }
+
+    /** §4.2: DATA and FIN sent before OPEN_OK are held and delivered once OPEN_OK arrives: bytes, then a clean end. */
+    @Test
+    void dataAndFinBeforeOpenOkTakeEffectAfterIt() throws Exception {
+        int port = Ports.free();
+        try (RawDriver d = RawDriver.connect(kit); Socket visitor = new Socket()) {
+            d.hello(10);
+            assertThat(d.bind("tcp", "pull", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+            visitor.connect(new InetSocketAddress("127.0.0.1", port));
+            visitor.setSoTimeout(5000);
+            int id = awaitOpen(d);
+            byte[] greeting = "hello, early".getBytes(StandardCharsets.US_ASCII);
+            d.sendFrame(FrameCodec.data(id, greeting, 0, greeting.length));
+            d.sendFrame(FrameCodec.fin(id));
+            Thread.sleep(200); // nothing reaches the visitor before OPEN_OK
+            assertThat(visitor.getInputStream().available()).isZero();
+            d.sendFrame(FrameCodec.openOk(id));
+            assertThat(visitor.getInputStream().readAllBytes()).isEqualTo(greeting); // then a clean EOF, not a reset
+        }
+    }
+
+    /** §3.4 and §3.6: on a takeover the old owner hears BIND_REVOKED first, then RESET BIND_TAKEOVER ("port P taken over"). */
+    @Test
+    void aTakeoverRevokesTheBindingBeforeItResetsTheStreamsWaitingForOpenOk() throws Exception {
+        int port = Ports.free();
+        try (RawDriver old = RawDriver.connect(kit); RawDriver fresh = RawDriver.connect(kit)) {
+            old.hello(10);
+            fresh.hello(10);
+            ControlMessage.BindOk held = (ControlMessage.BindOk) old.bind("http", "expose", port, null, false);
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+                    command -> Thread.ofVirtual().start(command));
+            int id = awaitOpen(old); // not answered: the stream waits for OPEN_OK
+            assertThat(fresh.bind("http", "expose", port, null, true)).isInstanceOf(ControlMessage.BindOk.class);
+            assertThat(old.next(ControlMessage.BindRevoked.class)).isEqualTo(new ControlMessage.BindRevoked(held.bindId(), "TAKEOVER"));
+            Frame f;
+            do {
+                f = old.nextFrame(Duration.ofSeconds(5));
+            } while (f != null && !(f instanceof Frame.Reset));
+            assertThat(f).isEqualTo(new Frame.Reset(id, ResetCode.BIND_TAKEOVER, "port " + port + " taken over"));
+            List<String> arrivals = old.arrivals();
+            assertThat(arrivals.indexOf("text:BIND_REVOKED")).isLessThan(arrivals.lastIndexOf("binary:RESET"));
+            // the visitor is served by the new owner
+            int moved = awaitOpen(fresh);
+            fresh.sendFrame(FrameCodec.openOk(moved));
+            byte[] answer = "HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            fresh.sendFrame(FrameCodec.data(moved, answer, 0, answer.length));
+            fresh.sendFrame(FrameCodec.fin(moved));
+            assertThat(visitor.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 204 ");
+        }
+    }
+
+    /** §3.5: UNBIND resets the binding's streams (BIND_GONE, "UNBOUND") before it answers BIND_REVOKED. */
+    @Test
+    void anUnbindResetsItsStreamsBeforeItAnswers() throws Exception {
+        int port = Ports.free();
+        try (RawDriver d = RawDriver.connect(kit)) {
+            d.hello(10);
+            ControlMessage.BindOk ok = (ControlMessage.BindOk) d.bind("tcp", "pull", port, null, false);
+            try (Socket visitor = new Socket("127.0.0.1", port)) {
+                int id = awaitOpen(d);
+                d.sendFrame(FrameCodec.openOk(id));
+                d.send(ControlCodec.encode(new ControlMessage.Unbind(ok.bindId())));
+                assertThat(d.next(ControlMessage.BindRevoked.class)).isEqualTo(new ControlMessage.BindRevoked(ok.bindId(), "UNBOUND"));
+                List<String> arrivals = d.arrivals();
+                assertThat(arrivals.lastIndexOf("binary:RESET")).as("RESET before BIND_REVOKED in %s", arrivals)
+                        .isBetween(0, arrivals.lastIndexOf("text:BIND_REVOKED"));
+            }
+        }
+    }
+
+    /**
+     * §3.1 and §7 #6a: a visitor whose OPEN went out on a socket the driver then abandons, before the kit noticed, is
+     * opened again on the socket the session resumes on, and served there.
+     */
+    @Test
+    void aVisitorWaitingForOpenOkIsOpenedAgainOnTheSocketTheSessionResumesOn() throws Exception {
+        int port = Ports.free();
+        try (RawDriver before = RawDriver.connect(kit)) {
+            ControlMessage.HelloOk hello = before.hello(10);
+            assertThat(before.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+                    command -> Thread.ofVirtual().start(command));
+            awaitOpen(before); // never answered on this socket, which stays open
+            try (RawDriver after = RawDriver.connect(kit)) {
+                assertThat(after.resume(hello.sessionId(), hello.resumeToken()).resumed()).isTrue();
+                int id = awaitOpen(after);
+                after.sendFrame(FrameCodec.openOk(id));
+                byte[] answer = "HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+                after.sendFrame(FrameCodec.data(id, answer, 0, answer.length));
+                after.sendFrame(FrameCodec.fin(id));
+                assertThat(visitor.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 204 ");
+                assertThat(after.arrivals().getFirst()).isEqualTo("text:HELLO_OK");
+            }
         }
     }
 }
