@@ -9,8 +9,8 @@ import java.util.List;
 
 /** {@code hoody-tunnel sessions list}: one line per session, with its limits and bindings. */
 @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = TunnelCli.VersionProvider.class,
-        description = "List the kit's driver sessions: peer, streams (active/max), connections granted, bindings "
-                + "(mode:port#bindId).")
+        description = "List the kit's driver sessions: state (attached, orphaned, ending), peer, streams (active/max), "
+                + "connections granted, bindings (mode:port#bindId).")
 final class SessionsListCommand extends TableCommand {
 
     @Override
@@ -25,9 +25,10 @@ final class SessionsListCommand extends TableCommand {
             out.println("no sessions");
             return;
         }
-        TextTable t = TextTable.withHeader("SESSION", "PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
+        TextTable t = TextTable.withHeader("SESSION", "STATE", "PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
         for (SessionInfo s : sessions) {
-            t.row(s.sessionId(), s.peerAddr(), s.activeStreams() + "/" + s.maxStreams(), s.connectionsGranted(),
+            String state = s.state() == null ? "-" : s.state(); // "-": a kit older than the state field
+            t.row(s.sessionId(), state, s.peerAddr(), s.activeStreams() + "/" + s.maxStreams(), s.connectionsGranted(),
                     s.isV2() ? "yes" : "no", BindingsText.of(s.bindings()));
         }
         t.print(out);

@@ -31,6 +31,14 @@ public class KitContext {
             throw new IllegalArgumentException("hoody.tunnel.stream-window must be at least " + FrameCodec.MAX_DATA_BYTES
                     + " (one DATA frame), was " + config.streamWindow());
         }
+        // Announced as HELLO_OK.heartbeatIntervalMs, where 0 would mean "no interval" (PROTOCOL.md §3.2); a driver
+        // PINGing as often as announced must be heard before the heartbeat timeout.
+        if (config.heartbeatInterval().isNegative() || config.heartbeatInterval().isZero()
+                || config.heartbeatInterval().compareTo(config.heartbeatTimeout()) >= 0) {
+            throw new IllegalArgumentException("hoody.tunnel.heartbeat-interval must be above 0 and shorter than "
+                    + "hoody.tunnel.heartbeat-timeout (" + config.heartbeatTimeout().toMillis() + " ms), was "
+                    + config.heartbeatInterval().toMillis() + " ms");
+        }
         this.config = config;
         this.sessions = sessions;
         this.bindings = bindings;

@@ -16,12 +16,19 @@ public class KitMemory {
 
     /** Share of the maximum heap the budget defaults to: the rest is for everything else the kit keeps. */
     static final int DEFAULT_HEAP_PERCENT = 50;
+    /** What {@link MemoryBudget} needs to carry a stream at all. */
+    static final long MIN_BYTES = 4L * 65536;
 
     @Produces
     @Singleton
     MemoryBudget budget(KitConfig config) {
         long total = config.streamMemoryBudget().map(MemorySize::asLongValue)
                 .orElseGet(() -> Runtime.getRuntime().maxMemory() / 100 * DEFAULT_HEAP_PERCENT);
+        if (total < MIN_BYTES) {
+            throw new IllegalArgumentException("hoody.tunnel.stream-memory-budget must be at least " + MIN_BYTES
+                    + " bytes (four DATA frames), was " + total + (config.streamMemoryBudget().isEmpty()
+                    ? ": half the maximum heap; give the JVM more heap or set it" : ""));
+        }
         LOG.debugf("memory budget for buffered stream bytes: %d MiB", total >> 20);
         return new MemoryBudget(total);
     }

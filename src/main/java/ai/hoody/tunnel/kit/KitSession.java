@@ -119,8 +119,10 @@ public final class KitSession implements TunnelConnection.Handler {
     private TunnelConnection connect(WireSocket socket, boolean resumed) {
         TunnelConnection c = TunnelConnection.kit(id, socket, this, kit.config.streamWindow(), maxStreams, memory,
                 muxListener, kit.writerLimits);
-        c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, kit.config.heartbeatInterval().toMillis(),
-                kit.config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed));
+        KitConfig config = kit.config;
+        c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, config.heartbeatInterval().toMillis(),
+                config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed, config.heartbeatTimeout().toMillis(),
+                config.openTimeout().toMillis()));
         return c;
     }
 

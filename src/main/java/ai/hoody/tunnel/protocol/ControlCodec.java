@@ -19,12 +19,15 @@ public final class ControlCodec {
     public static final int MAX_CONTROL_CHARS = 16 * 1024;
 
     /**
-     * Exactly one JSON object per message: trailing text is an error, not something to ignore. A key twice in one
+     * Strings — values and keys alike — of at most 4096 characters (UTF-16 code units after unescaping, as Java and
+     * Jackson count them), nesting at most 8 deep counting the message's own object, numbers of at most 1000 digits
+     * (Jackson's default). Exactly one JSON object per message: trailing text is an error, not something to ignore. A key twice in one
      * object is an error too: Jackson would keep the last, so {@code {"type":"PING","type":"BIND",...}} would run as
      * a BIND while anything that read the first key (a log line, a proxy's filter) saw a PING.
      */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(4096).build())
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).maxStringLength(4096).maxNameLength(4096)
+                    .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -51,7 +54,8 @@ public final class ControlCodec {
             }
             case ControlMessage.HelloOk h -> o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
                     .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
-                    .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("streamWindow", h.streamWindow())
+                    .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("heartbeatTimeoutMs", h.heartbeatTimeoutMs())
+                    .put("openTimeoutMs", h.openTimeoutMs()).put("streamWindow", h.streamWindow())
                     .put("maxDataBytes", h.maxDataBytes()).put("resumed", h.resumed());
             case ControlMessage.Bind b -> {
                 o.put("type", "BIND").put("ref", b.ref()).put("kind", b.kind()).put("mode", b.mode()).put("port", b.port());
@@ -110,7 +114,8 @@ public final class ControlCodec {
             case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
                     integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
                     integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
-                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"));
+                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
+                    optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"));
             case "BIND" -> new ControlMessage.Bind(string(o, "ref", false), string(o, "kind", true),
                     string(o, "mode", true), integer(o, "port", -1, 0, 65535), string(o, "host", false),
                     bool(o, "takeover"));
@@ -164,6 +169,12 @@ public final class ControlCodec {
             throw new MalformedMessageException("field '" + field + "' must be a non-negative integer");
         }
         return v.longValue();
+    }
+
+    /** As {@link #longInt}, but absent or null reads as 0 (a field a later version added: older senders omit it). */
+    private static long optionalLongInt(JsonNode o, String field) throws MalformedMessageException {
+        JsonNode v = o.path(field);
+        return v.isMissingNode() || v.isNull() ? 0 : longInt(o, field);
     }
 
     private static boolean bool(JsonNode o, String field) throws MalformedMessageException {

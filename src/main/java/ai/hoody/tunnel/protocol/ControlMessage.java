@@ -32,9 +32,12 @@ public sealed interface ControlMessage {
         }
     }
 
-    /** Kit → driver: the session is open. */
+    /**
+     * Kit → driver: the session is open. {@code heartbeatTimeoutMs} and {@code openTimeoutMs} tell a driver how long
+     * the kit waits for a sign of life and for OPEN_OK; 0 means not announced (a kit older than these fields).
+     */
     record HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
-                   int maxDataBytes, boolean resumed) implements ControlMessage {
+                   int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) implements ControlMessage {
     }
 
     /** Driver → kit: asks for a listener. {@code ref} is echoed in the answer so a driver can match it. */

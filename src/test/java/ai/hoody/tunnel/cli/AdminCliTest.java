@@ -115,8 +115,9 @@ class AdminCliTest {
         Run plain = admin("sessions", "list", "--kit", kit);
         assertThat(plain.code()).isZero();
         String header = plain.lines().getFirst();
-        assertThat(header).startsWith("SESSION").contains("PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
+        assertThat(header).startsWith("SESSION").contains("STATE", "PEER", "STREAMS", "CONNECTIONS", "V2", "BINDINGS");
         String row = rowOf(plain, sessionId);
+        assertAligned(header, row, "STATE", "attached");
         assertAligned(header, row, "STREAMS", "0/64");
         assertAligned(header, row, "V2", "no");
         assertAligned(header, row, "BINDINGS", "expose:" + expose.port() + "#" + expose.bindId()
@@ -126,6 +127,7 @@ class AdminCliTest {
         assertThat(json.code()).isZero();
         JsonNode mine = find(JSON.readTree(json.out()).get("sessions"), "sessionId", sessionId);
         assertThat(mine.get("maxStreams").asInt()).isEqualTo(64);
+        assertThat(mine.get("state").asText()).isEqualTo("attached");
         assertThat(mine.get("bindings")).hasSize(2);
     }
 

@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DriverLimitsTest {
 
     private static final ControlMessage.HelloOk HELLO_OK = new ControlMessage.HelloOk("ses_0123456789abcdef01234567",
-            "token", 16384, 20_000, 262_144, 65_536, false);
+            "token", 16384, 20_000, 262_144, 65_536, false, 60_000, 10_000);
 
     @Test
     void aStreamWindowAboveTheDriversBoundIsRefusedNotTrusted() throws Exception {
@@ -37,7 +37,7 @@ class DriverLimitsTest {
              TestDriver d = TestDriver.start(kit.url(), BindSpec.parseTarget(BindMode.EXPOSE, "127.0.0.1:3000", 3000, null, false))) {
             kit.accept();
             assertThat(kit.readControl()).isInstanceOf(ControlMessage.Hello.class);
-            kit.send(new ControlMessage.HelloOk(HELLO_OK.sessionId(), "token", 16384, 20_000, Integer.MAX_VALUE, 65_536, false));
+            kit.send(new ControlMessage.HelloOk(HELLO_OK.sessionId(), "token", 16384, 20_000, Integer.MAX_VALUE, 65_536, false, 60_000, 10_000));
             FakeKit.ClientFrame close;
             do {
                 close = kit.read();

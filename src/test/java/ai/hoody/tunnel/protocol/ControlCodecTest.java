@@ -71,9 +71,9 @@ class ControlCodecTest {
                 new ControlMessage.Hello(1, "hoody-tunnel-driver", "0.1.0", 0, new ControlMessage.Resume(SESSION_ID, TOKEN)),
                 new ControlMessage.Hello(255, null, null, Integer.MAX_VALUE, null),
                 new ControlMessage.Hello(1, "drïver ☕ 😀", "1.0.0-\"quoted\"\\\n", 1, null),
-                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false),
-                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, Integer.MAX_VALUE, 65536, true),
-                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, Long.MAX_VALUE, 65536, 65536, false),
+                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false, 60000, 10000),
+                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, Integer.MAX_VALUE, 65536, true, 0, 0),
+                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, Long.MAX_VALUE, 65536, 65536, false, Long.MAX_VALUE, Long.MAX_VALUE),
                 new ControlMessage.Bind("1", "http", "expose", 3000, null, false),
                 new ControlMessage.Bind("2", "tcp", "pull", 5432, "127.0.0.1", false),
                 new ControlMessage.Bind("3", "http", "expose", 0, "::1", true),
@@ -160,12 +160,26 @@ class ControlCodecTest {
 
     @Test
     void helloOkJson() throws Exception {
-        JsonNode n = tree(new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false));
+        JsonNode n = tree(new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false, 60000, 10000));
         assertThat(fieldNames(n)).containsExactlyInAnyOrder("type", "sessionId", "resumeToken", "maxStreams",
-                "heartbeatIntervalMs", "streamWindow", "maxDataBytes", "resumed");
+                "heartbeatIntervalMs", "heartbeatTimeoutMs", "openTimeoutMs", "streamWindow", "maxDataBytes", "resumed");
         assertThat(n).isEqualTo(JSON.readTree(q("{'type':'HELLO_OK','sessionId':'" + SESSION_ID + "','resumeToken':'" + TOKEN
-                + "','maxStreams':16384,'heartbeatIntervalMs':20000,'streamWindow':262144,'maxDataBytes':65536,'resumed':false}")));
+                + "','maxStreams':16384,'heartbeatIntervalMs':20000,'heartbeatTimeoutMs':60000,'openTimeoutMs':10000,"
+                + "'streamWindow':262144,'maxDataBytes':65536,'resumed':false}")));
         assertThat(n.get("resumed").isBoolean()).isTrue();
+    }
+
+    /** PROTOCOL.md §3.2: heartbeatTimeoutMs and openTimeoutMs came later; a kit that omits them is still understood. */
+    @Test
+    void helloOkWithoutTheTimeoutsOfLaterKitsReadsThemAsZero() throws Exception {
+        String older = "{'type':'HELLO_OK','sessionId':'" + SESSION_ID + "','resumeToken':'" + TOKEN
+                + "','maxStreams':16384,'heartbeatIntervalMs':20000,'streamWindow':262144,'maxDataBytes':65536,'resumed':false";
+        ControlMessage.HelloOk expected = new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false, 0, 0);
+        assertThat(ControlCodec.decode(q(older + "}"))).isEqualTo(expected);
+        assertThat(ControlCodec.decode(q(older + ",'heartbeatTimeoutMs':null,'openTimeoutMs':null}"))).isEqualTo(expected);
+        assertMalformed(q(older + ",'heartbeatTimeoutMs':-1}"), "heartbeatTimeoutMs");
+        assertMalformed(q(older + ",'openTimeoutMs':'10000'}"), "openTimeoutMs");
+        assertMalformed(q(older + ",'openTimeoutMs':1.5}"), "openTimeoutMs");
     }
 
     @Test
@@ -462,6 +476,36 @@ class ControlCodecTest {
         assertMalformed("{\"type\":\"BIND_REVOKED\",\"bindId\":1,\"reason\":\"" + "r".repeat(4097) + "\"}", "not JSON");
         // also in a field this version ignores
         assertMalformed("{\"type\":\"PING\",\"pad\":\"" + "p".repeat(5000) + "\"}", "not JSON");
+        // and in a key
+        assertThat(ControlCodec.decode("{\"type\":\"PING\",\"" + "k".repeat(4096) + "\":1}")).isEqualTo(new ControlMessage.Ping(0));
+        assertMalformed("{\"type\":\"PING\",\"" + "k".repeat(4097) + "\":1}", "not JSON");
+    }
+
+    /**
+     * PROTOCOL.md §3: a string's length is counted in UTF-16 code units of its value after unescaping — what Java and
+     * JavaScript call its length — so a character outside the BMP counts 2, and an escape counts as what it stands for.
+     */
+    @Test
+    void stringLengthsCountUtf16CodeUnitsAfterUnescaping() throws Exception {
+        String clef = "\uD834\uDD1E"; // one character, two UTF-16 code units, four UTF-8 bytes
+        assertThat(ControlCodec.decode("{\"type\":\"BIND_REVOKED\",\"bindId\":1,\"reason\":\"" + clef.repeat(2048) + "\"}"))
+                .isEqualTo(new ControlMessage.BindRevoked(1, clef.repeat(2048)));
+        assertMalformed("{\"type\":\"BIND_REVOKED\",\"bindId\":1,\"reason\":\"" + clef.repeat(2048) + "x\"}", "not JSON");
+        // 2000 escapes of six characters each: 12000 characters of text, 2000 code units of value
+        assertThat(ControlCodec.decode("{\"type\":\"BIND_REVOKED\",\"bindId\":1,\"reason\":\"" + "\\u0041".repeat(2000) + "\"}"))
+                .isEqualTo(new ControlMessage.BindRevoked(1, "A".repeat(2000)));
+        // the message limit counts the text as sent (escapes and all)
+        assertMalformed("{\"type\":\"BIND_REVOKED\",\"bindId\":1,\"reason\":\"" + "\\u0041".repeat(2800) + "\"}",
+                "longer than 16384 characters");
+    }
+
+    /** PROTOCOL.md §3.8: ts is read leniently, within the JSON limits that hold for every number (1000 digits). */
+    @Test
+    void pingTsIsASigned64BitIntegerAndANumberOver1000DigitsIsMalformed() throws Exception {
+        assertThat(ControlCodec.decode("{\"type\":\"PING\",\"ts\":-9223372036854775808}")).isEqualTo(new ControlMessage.Ping(Long.MIN_VALUE));
+        assertThat(ControlCodec.decode("{\"type\":\"PING\",\"ts\":9223372036854775808}")).isEqualTo(new ControlMessage.Ping(0));
+        assertThat(ControlCodec.decode("{\"type\":\"PING\",\"ts\":" + "9".repeat(1000) + "}")).isEqualTo(new ControlMessage.Ping(0));
+        assertMalformed("{\"type\":\"PING\",\"ts\":" + "9".repeat(1001) + "}", "not JSON");
     }
 
     @Test

@@ -10,6 +10,10 @@ import java.util.List;
 @Schema(name = "tunnel_SessionInfo", description = "A driver session, its limits and its bindings")
 public record SessionInfo(
         String sessionId,
+        @Schema(description = "attached: a driver's socket carries the session; orphaned: the socket dropped without "
+                + "GOAWAY and the expose ports are parked for a resume or a takeover; ending: ending on purpose, "
+                + "its streams finishing (PROTOCOL.md §6.1)", enumeration = {"attached", "orphaned", "ending"},
+                examples = "attached") String state,
         @Schema(description = "Address and port the driver connected from") String peerAddr,
         @Schema(description = "Streams opened for visitors and container clients since the session began") long connectionsGranted,
         @Schema(description = "Streams open now") int activeStreams,

@@ -63,8 +63,8 @@ public class TunnelAdminService {
     public SessionsResponse sessions() {
         List<SessionInfo> rows = new ArrayList<>();
         for (KitSession s : sessionsOldestFirst()) {
-            rows.add(new SessionInfo(s.id(), s.peerAddr(), s.connectionsGranted(), s.activeStreams(), s.maxStreams(),
-                    s.isV2(), bindingsOf(s)));
+            rows.add(new SessionInfo(s.id(), stateOf(s), s.peerAddr(), s.connectionsGranted(), s.activeStreams(),
+                    s.maxStreams(), s.isV2(), bindingsOf(s)));
         }
         return new SessionsResponse(rows);
     }
@@ -87,6 +87,15 @@ public class TunnelAdminService {
                 .orElseThrow(() -> ApiError.notFound("session_not_found", "no session with id '" + sessionId + "'"));
         s.kill(grace);
         return new KillResponse(s.id(), "closing");
+    }
+
+    /** The session's state as the admin API names it; a session that has just ended is still "ending" until it is gone. */
+    static String stateOf(KitSession s) {
+        return switch (s.state()) {
+            case ATTACHED -> "attached";
+            case ORPHANED -> "orphaned";
+            case ENDING, ENDED -> "ending";
+        };
     }
 
     /** Sessions whose driver is gone but which the kit keeps (parked) for a resume or a takeover. */

@@ -111,8 +111,9 @@ class AdminApiTest {
         JsonPath s = getJson("/sessions");
         assertThat(s.getMap("")).containsOnlyKeys("sessions");
         Map<String, Object> row = sessionRow(s, "sessions");
-        assertThat(row).containsOnlyKeys("sessionId", "peerAddr", "connectionsGranted", "activeStreams", "maxStreams",
-                "isV2", "bindings");
+        assertThat(row).containsOnlyKeys("sessionId", "state", "peerAddr", "connectionsGranted", "activeStreams",
+                "maxStreams", "isV2", "bindings");
+        assertThat(row.get("state")).isEqualTo("attached"); // orphaned and ending: SpecAgreementTest
         assertThat((String) row.get("peerAddr")).contains("127.0.0.1");
         assertThat(row.get("connectionsGranted")).isEqualTo(0);
         assertThat(row.get("activeStreams")).isEqualTo(0);
@@ -248,6 +249,8 @@ class AdminApiTest {
                 "tunnel_SessionsResponse", "tunnel_BindingsResponse", "tunnel_KillResponse", "tunnel_BindingDetail",
                 "tunnel_BindingInfo", "tunnel_SessionOverview", "tunnel_SessionInfo", "tunnel_Memory", "tunnel_Error");
         assertThat(doc.getMap("paths")).containsKeys(API + "/metrics");
+        assertThat(doc.getList("components.schemas.tunnel_SessionInfo.properties.state.enum"))
+                .containsExactly("attached", "orphaned", "ending");
         // each operation points at its named schema, so generated clients get the names too
         Map<String, String> answers = Map.of("/health", "tunnel_HealthResponse", "/tunnels", "tunnel_TunnelOverview",
                 "/sessions", "tunnel_SessionsResponse", "/bindings", "tunnel_BindingsResponse");
