@@ -23,7 +23,7 @@ class KitContextTest {
     }
 
     private static void start(Map<String, String> properties) {
-        new KitContext(config(properties), null, null, null, null, null, null);
+        new KitContext(config(properties), null, null, null, null, null, null, null, null);
     }
 
     @Test
