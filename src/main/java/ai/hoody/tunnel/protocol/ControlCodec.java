@@ -123,12 +123,17 @@ public final class ControlCodec {
                         string(client, "version", false), maxStreams, resume, string(o, "token", false),
                         integer(o, "shards", 0, 1, Protocol.MAX_SHARDS));
             }
-            case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
-                    integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
-                    integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
-                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
-                    optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"),
-                    integer(o, "shards", 0, 1, Protocol.MAX_SHARDS), string(o, "joinToken", false));
+            case "HELLO_OK" -> {
+                // v2 (§12.2): joinToken belongs to shards; without shards it is a v1 HELLO_OK and the token is ignored.
+                int shards = integer(o, "shards", 0, 1, Protocol.MAX_SHARDS);
+                String joinToken = string(o, "joinToken", false);
+                yield new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
+                        integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
+                        integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
+                        integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
+                        optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"),
+                        shards, shards == 0 ? null : joinToken);
+            }
             case "JOIN" -> new ControlMessage.Join(string(o, "sessionId", true), string(o, "joinToken", true),
                     integer(o, "shard", -1, 0, Protocol.MAX_SHARDS - 1));
             case "JOIN_OK" -> new ControlMessage.JoinOk(string(o, "sessionId", true), integer(o, "shard", -1, 0, Protocol.MAX_SHARDS - 1));
