@@ -22,4 +22,10 @@ final class DriverOptions {
     @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:HOODY_TUNNEL_TOKEN}",
             description = "The kit's attach token, when it requires one; default $HOODY_TUNNEL_TOKEN.")
     String token;
+
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "1",
+            description = "WebSockets per session: 1 (default) speaks hoody-tunnel.v1; 2..64 asks for a hoody-tunnel.v2 "
+                    + "session over N sockets (the kit grants at most its hoody.tunnel.v2-max-shards, 4 by default), so "
+                    + "one slow socket holds up only its own streams.")
+    int shards = 1;
 }

@@ -29,6 +29,7 @@ public final class DriverRunner {
     private final String kit;
     private final String proxy;
     private final String token;
+    private final int shards;
     private final List<BindSpec> specs;
     private final DriverEvents events;
     private volatile Tunnel tunnel;
@@ -46,6 +47,12 @@ public final class DriverRunner {
 
     /** @param token the kit's attach token ({@code --token}); null when none */
     public DriverRunner(String kit, String proxy, String token, List<BindSpec> specs, DriverEvents events) {
+        this(kit, proxy, token, 1, specs, events);
+    }
+
+    /** @param shards sockets per session ({@code --shards}): 1 is hoody-tunnel.v1, more hoody-tunnel.v2 */
+    public DriverRunner(String kit, String proxy, String token, int shards, List<BindSpec> specs, DriverEvents events) {
+        this.shards = shards;
         this.kit = kit;
         this.proxy = proxy;
         this.token = token;
@@ -55,7 +62,7 @@ public final class DriverRunner {
 
     /** Runs the command with Ctrl-C / SIGTERM ending it cleanly (GOAWAY). */
     static int run(DriverOptions options, List<BindSpec> specs) throws InterruptedException {
-        DriverRunner runner = new DriverRunner(options.kit, options.proxy, options.token, specs,
+        DriverRunner runner = new DriverRunner(options.kit, options.proxy, options.token, options.shards, specs,
                 new DriverEvents(System.out, System.err, options.json));
         Thread hook = new Thread(runner::stop, "driver-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -83,6 +90,12 @@ public final class DriverRunner {
             }
         } catch (IllegalArgumentException e) {
             events.log(e.getMessage());
+            return EXIT_USAGE;
+        }
+        try {
+            options = options.shards(shards);
+        } catch (IllegalArgumentException e) {
+            events.log("--shards: " + e.getMessage());
             return EXIT_USAGE;
         }
         options = options.token(token).bindTimeout(BIND_PATIENCE).listener(events).listener(this::onEvent);

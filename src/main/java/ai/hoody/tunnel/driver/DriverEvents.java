@@ -58,6 +58,11 @@ public final class DriverEvents implements TunnelListener {
                     "attempt", r.attempt(), "delayMs", r.delayMs());
             case TunnelEvent.Resumed r -> emit(r.name(), "resumed session " + r.sessionId() + "; bindings intact",
                     "sessionId", r.sessionId());
+            case TunnelEvent.ShardJoined j -> emit(j.name(), (j.rejoined() ? "shard " + j.index() + " joined again"
+                    : "shard " + j.index() + " joined") + " (session " + j.sessionId() + ")", "shard", j.index(), "sessionId", j.sessionId());
+            case TunnelEvent.ShardLost l -> emit(l.name(), "shard " + l.index() + " lost: " + l.reason()
+                    + (l.retryInMs() < 0 ? "; not joining it again" : "; joining again in " + l.retryInMs() + " ms"),
+                    "shard", l.index(), "reason", l.reason(), "retryInMs", l.retryInMs());
             case TunnelEvent.Error e -> emit(e.name(), "error: " + e.message(), "message", e.message());
             case TunnelEvent.Warning w -> log(w.message());
             case TunnelEvent.Closed c -> {

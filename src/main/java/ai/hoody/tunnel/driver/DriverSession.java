@@ -43,6 +43,11 @@ import java.util.concurrent.TimeoutException;
  * thread and are handled without blocking; a watchdog virtual thread per link sends PINGs and drops a link that has
  * gone silent; each stream is served by its binding's {@link StreamTarget} on its own virtual thread. Events go to the
  * listener from the reader (connected, resumed, bind_revoked, goaway) and from the run thread (the rest), in order.
+ *
+ * <p>With {@code shards > 1} ({@link TunnelOptions#shards}) the link's socket is a {@code hoody-tunnel.v2} primary,
+ * and once HELLO_OK grants shards each secondary is a {@link Link.Shard} on its own virtual thread: JOIN, serve the
+ * kit's OPENs on it, and when it drops (its streams end with it) join again with backoff — for as long as the primary
+ * lives. The primary's end ends the secondaries; a resumed session joins them again (docs/PROTOCOL.md §12).
  */
 public final class DriverSession {
 
@@ -79,12 +84,16 @@ public final class DriverSession {
     private enum Outcome { STOPPED, LOST, CONNECT_FAILED, KILLED }
 
     /** How to reach the kit and when to give up: from {@link TunnelOptions}. */
-    record Settings(ProxySettings proxy, ReconnectPolicy reconnect, SSLSocketFactory tls, String token) {
+    record Settings(ProxySettings proxy, ReconnectPolicy reconnect, SSLSocketFactory tls, String token, int shards) {
         @Override
         public String toString() {
-            return "Settings[proxy " + proxy + ", " + reconnect + ", token " + (token == null ? "none" : "***") + "]";
+            return "Settings[proxy " + proxy + ", " + reconnect + ", token " + (token == null ? "none" : "***")
+                    + ", shards " + shards + "]";
         }
     }
+
+    /** A lost v2 shard is joined again after 100 ms, doubling per failed attempt up to this. */
+    static final long MAX_SHARD_RETRY_MILLIS = 5_000;
 
     private final URI kit;
     private final Settings settings;
@@ -102,6 +111,8 @@ public final class DriverSession {
     private volatile Link link;
     private volatile String sessionId;
     private volatile String resumeToken;
+    /** v2: the shard indexes that have joined this session at least once (a later join is a re-join). */
+    private final java.util.Set<Integer> shardsJoined = ConcurrentHashMap.newKeySet();
 
     DriverSession(URI kit, Settings settings, TunnelListener events) {
         this.kit = kit;
@@ -177,6 +188,31 @@ public final class DriverSession {
         TunnelEvent.Closed end = new TunnelEvent.Closed(why, detail);
         events.onEvent(end);
         return end;
+    }
+
+    /**
+     * PINGs {@code c} every {@code interval} ms until interrupted (then null) or until the kit has been silent on it for
+     * {@link #SILENT_INTERVALS}: then returns why, and the caller cuts the socket. PINGs only queue on the writer, so a
+     * stalled socket cannot stall this thread: noticing one is its job.
+     */
+    private static String heartbeat(TunnelConnection c, long interval) {
+        long silentLimit = TimeUnit.MILLISECONDS.toNanos(interval * SILENT_INTERVALS);
+        try {
+            while (true) {
+                Thread.sleep(interval);
+                if (c.nanosSinceHeard(System.nanoTime()) > silentLimit) {
+                    return "nothing heard from the kit for " + interval * SILENT_INTERVALS + " ms";
+                }
+                c.ping();
+            }
+        } catch (InterruptedException e) {
+            return null; // the socket's life is over
+        }
+    }
+
+    /** Before joining a lost shard again: 100 ms, doubling per failed attempt, at most {@link #MAX_SHARD_RETRY_MILLIS}. */
+    static long shardRetryMillis(int attempt) {
+        return Math.min(MAX_SHARD_RETRY_MILLIS, 100L << Math.min(attempt - 1, 10));
     }
 
     /** How often the driver PINGs, from what HELLO_OK announced, within the driver's own bounds. */
@@ -289,11 +325,14 @@ public final class DriverSession {
         /** HELLO_OK arrived: BINDs may be sent on this link. */
         private volatile boolean established;
         private boolean sessionOpened;
+        /** v2: this link's secondary shards, started at HELLO_OK, stopped when the link ends. */
+        private final List<Shard> shards = new CopyOnWriteArrayList<>();
 
         Outcome run() throws InterruptedException {
             WebSocketClient socket;
             try {
-                socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT, settings.tls(), settings.proxy().proxyFor(kit));
+                socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT, settings.tls(), settings.proxy().proxyFor(kit),
+                        settings.shards() > 1 ? Protocol.SUBPROTOCOL_V2 : Protocol.SUBPROTOCOL_V1);
             } catch (IOException e) {
                 failure = e.getMessage();
                 events.onEvent(new TunnelEvent.Error(e.getMessage()));
@@ -319,8 +358,9 @@ public final class DriverSession {
 
         private Outcome serve() throws InterruptedException {
             ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
-            connection.send(new ControlMessage.Hello(Protocol.VERSION, "hoody-tunnel-driver", Version.VERSION, MAX_STREAMS, resume,
-                    settings.token()));
+            boolean v2 = settings.shards() > 1;
+            connection.send(new ControlMessage.Hello(v2 ? Protocol.VERSION_V2 : Protocol.VERSION, "hoody-tunnel-driver",
+                    Version.VERSION, MAX_STREAMS, resume, settings.token(), v2 ? settings.shards() : 0));
             ControlMessage.HelloOk ok;
             try {
                 ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -337,6 +377,7 @@ public final class DriverSession {
             resumeToken = ok.resumeToken();
             if (!resumed) {
                 forgetBindings();
+                shardsJoined.clear();
             } else {
                 // Closed while the socket was down: the kit still holds them for the session.
                 byBindId.forEach((bindId, b) -> {
@@ -355,6 +396,11 @@ public final class DriverSession {
                 }
             }
             Thread watchdog = Thread.ofVirtual().name("driver-heartbeat").start(this::watch);
+            for (int i = 1; i < ok.shards() && ok.joinToken() != null; i++) {
+                Shard shard = new Shard(i, ok);
+                shards.add(shard);
+                shard.start();
+            }
             try {
                 while (true) {
                     BindTask task = toBind.take();
@@ -367,6 +413,7 @@ public final class DriverSession {
                 }
             } finally {
                 watchdog.interrupt(); // the watchdog never touches the socket itself: interrupting it is safe
+                shards.forEach(Shard::stop); // no primary, no session: its secondaries end with it
             }
             if (stopping) {
                 return Outcome.STOPPED;
@@ -410,21 +457,10 @@ public final class DriverSession {
          * only queue on the writer, so a stalled socket cannot stall this thread: noticing one is its job.
          */
         private void watch() {
-            long interval = pingMillis;
-            long silentLimit = TimeUnit.MILLISECONDS.toNanos(interval * SILENT_INTERVALS);
-            try {
-                while (true) {
-                    Thread.sleep(interval);
-                    TunnelConnection c = connection;
-                    if (c.nanosSinceHeard(System.nanoTime()) > silentLimit) {
-                        closeReason = "nothing heard from the kit for " + interval * SILENT_INTERVALS + " ms";
-                        c.abort(closeReason);
-                        return;
-                    }
-                    c.ping();
-                }
-            } catch (InterruptedException e) {
-                // the link is over
+            String silent = heartbeat(connection, pingMillis);
+            if (silent != null) {
+                closeReason = silent;
+                connection.abort(silent);
             }
         }
 
@@ -443,6 +479,188 @@ public final class DriverSession {
             } catch (InterruptedException e) {
                 c.abort("driver stopping");
                 Thread.currentThread().interrupt();
+            }
+        }
+
+        /**
+         * One v2 secondary shard of this link's session, for as long as the link lives: join, serve, and after a drop
+         * join again after {@link #shardRetryMillis}. A refusal with 1008 (the kit will never accept this JOIN: wrong
+         * token, unknown session, index out of range) ends it. Threading: {@link #run} on its own virtual thread; the
+         * socket's messages on its reader, as for the link.
+         */
+        final class Shard {
+            private final int index;
+            private final ControlMessage.HelloOk session;
+            private volatile boolean stopped;
+            private volatile Thread thread;
+            private volatile ShardSocket current;
+
+            Shard(int index, ControlMessage.HelloOk session) {
+                this.index = index;
+                this.session = session;
+            }
+
+            void start() {
+                thread = Thread.ofVirtual().name("driver-shard-" + index).start(this::run);
+            }
+
+            /** The primary is gone or the driver stops: cut the socket, its streams end with it. */
+            void stop() {
+                stopped = true;
+                Thread t = thread;
+                if (t != null) {
+                    t.interrupt();
+                }
+                ShardSocket s = current;
+                if (s != null) {
+                    s.connection.abort("the session's primary socket is gone");
+                }
+            }
+
+            private void run() {
+                int attempt = 0;
+                while (!stopped && !stopping) {
+                    ShardSocket s = new ShardSocket();
+                    String lost;
+                    try {
+                        lost = s.serve();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    if (s.joined) {
+                        attempt = 0;
+                    }
+                    if (stopped || stopping) {
+                        return;
+                    }
+                    if (s.closeCode == Protocol.CLOSE_POLICY) {
+                        events.onEvent(new TunnelEvent.ShardLost(index, lost, -1));
+                        return;
+                    }
+                    long delay = shardRetryMillis(++attempt);
+                    events.onEvent(new TunnelEvent.ShardLost(index, lost, delay));
+                    try {
+                        Thread.sleep(delay);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+
+            /** One socket of this shard, from connect to close. */
+            private final class ShardSocket implements TunnelConnection.Handler, WebSocketClient.Receiver {
+                private final CompletableFuture<ControlMessage.JoinOk> joinOk = new CompletableFuture<>();
+                private final CountDownLatch closed = new CountDownLatch(1);
+                private volatile TunnelConnection connection;
+                private volatile String closeReason = "";
+                private volatile int closeCode;
+                private boolean joined;
+
+                /** @return why the shard's socket ended (or could not join) */
+                String serve() throws InterruptedException {
+                    WebSocketClient socket;
+                    try {
+                        socket = WebSocketClient.connect(kit, CONNECT_TIMEOUT, settings.tls(), settings.proxy().proxyFor(kit),
+                                Protocol.SUBPROTOCOL_V2);
+                    } catch (IOException e) {
+                        return e.getMessage();
+                    }
+                    MemoryBudget.Account shardAccount = memory.open(() -> {
+                        TunnelConnection c = connection;
+                        return c == null || c.mux() == null ? null : c.mux().streams();
+                    });
+                    try {
+                        connection = TunnelConnection.driver("driver/" + index, socket, this, Link.this::onOpen, shardAccount,
+                                MuxListener.NONE, FrameWriter.Limits.DEFAULT);
+                        current = this;
+                        socket.start(this, connection.writer());
+                        if (stopped) {
+                            connection.abort("driver stopping");
+                            return "stopped";
+                        }
+                        connection.send(new ControlMessage.Join(session.sessionId(), session.joinToken(), index));
+                        try {
+                            joinOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                        } catch (ExecutionException | TimeoutException e) {
+                            String why = e instanceof TimeoutException ? "no JOIN_OK within " + CONNECT_TIMEOUT.toSeconds() + " s"
+                                    : e.getCause().getMessage();
+                            connection.abort(why);
+                            return why;
+                        }
+                        joined = true;
+                        boolean again = !shardsJoined.add(index);
+                        events.onEvent(new TunnelEvent.ShardJoined(session.sessionId(), index, again));
+                        Thread watchdog = Thread.ofVirtual().name("driver-shard-heartbeat-" + index).start(() -> {
+                            String silent = heartbeat(connection, pingMillis);
+                            if (silent != null) {
+                                closeReason = silent;
+                                connection.abort(silent);
+                            }
+                        });
+                        try {
+                            closed.await();
+                        } finally {
+                            watchdog.interrupt();
+                        }
+                        return closeReason;
+                    } catch (InterruptedException e) {
+                        connection.abort("driver stopping");
+                        throw e;
+                    } finally {
+                        shardAccount.close();
+                    }
+                }
+
+                @Override
+                public void onControl(TunnelConnection from, ControlMessage m) {
+                    if (m instanceof ControlMessage.JoinOk ok && !joinOk.isDone()) {
+                        if (ok.shard() != index || !ok.sessionId().equals(session.sessionId())) {
+                            from.fail("JOIN_OK for shard " + ok.shard() + " of " + ok.sessionId() + ", not " + index);
+                            return;
+                        }
+                        from.establish(session.streamWindow(), Math.max(session.streamWindow(), RECEIVE_WINDOW), MAX_STREAMS);
+                        joinOk.complete(ok);
+                    } else {
+                        from.fail("only JOIN_OK, PING and PONG travel on a secondary shard");
+                    }
+                }
+
+                @Override
+                public void onClosed(TunnelConnection from, String reason) {
+                    if (closeReason.isEmpty()) {
+                        closeReason = reason;
+                    }
+                    joinOk.completeExceptionally(new IOException("the kit closed the shard's socket: " + reason));
+                    closed.countDown();
+                }
+
+                @Override
+                public void onText(String text) {
+                    connection.onText(text);
+                }
+
+                @Override
+                public void onBinary(ByteBuffer frame) {
+                    connection.onBinary(frame);
+                }
+
+                @Override
+                public void onCloseFrame(int code, String reason) {
+                    closeCode = code;
+                    connection.closedByPeer(code, reason);
+                }
+
+                @Override
+                public void onViolation(int code, String reason) {
+                    events.onEvent(new TunnelEvent.Warning("the kit broke the WebSocket protocol on shard " + index + ": "
+                            + reason, null));
+                    connection.close(code, reason);
+                }
+
+                @Override
+                public void onClosed(int code, String reason) {
+                    connection.onSocketClosed("closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
+                }
             }
         }
 

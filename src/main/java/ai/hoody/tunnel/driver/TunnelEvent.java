@@ -136,4 +136,28 @@ public sealed interface TunnelEvent {
         /** The {@link ReconnectPolicy} gave up. */
         GAVE_UP
     }
+
+    /**
+     * A {@code hoody-tunnel.v2} shard socket joined the session (JOIN_OK): new streams may be put on it.
+     *
+     * @param rejoined true when shard {@code index} of this session had joined before and was lost (or the session
+     *                 resumed): {@code shard_rejoined}; false for its first join: {@code shard_joined}
+     */
+    record ShardJoined(String sessionId, int index, boolean rejoined) implements TunnelEvent {
+        @Override
+        public String name() {
+            return rejoined ? "shard_rejoined" : "shard_joined";
+        }
+    }
+
+    /**
+     * A {@code hoody-tunnel.v2} secondary shard socket dropped or was refused: its streams were closed on both ends,
+     * the session goes on; the driver joins it again after {@code retryInMs} (-1: it will not, see {@code reason}).
+     */
+    record ShardLost(int index, String reason, long retryInMs) implements TunnelEvent {
+        @Override
+        public String name() {
+            return "shard_lost";
+        }
+    }
 }

@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.driver;
 
+import ai.hoody.tunnel.protocol.Protocol;
+
 import javax.net.ssl.SSLContext;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,15 +34,19 @@ public final class TunnelOptions {
     private final Map<String, String> environment;
     /** The kit's attach token, or null. */
     private final String token;
+    /** Sockets per session: 1 speaks hoody-tunnel.v1, more hoody-tunnel.v2 with that many shards. */
+    private final int shards;
 
     private TunnelOptions(KitUrl kit, String proxy, ReconnectPolicy reconnect, List<TunnelListener> listeners,
                           SSLContext sslContext, Duration bindTimeout, Map<String, String> environment) {
-        this(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, null);
+        this(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, null, 1);
     }
 
     private TunnelOptions(KitUrl kit, String proxy, ReconnectPolicy reconnect, List<TunnelListener> listeners,
-                          SSLContext sslContext, Duration bindTimeout, Map<String, String> environment, String token) {
+                          SSLContext sslContext, Duration bindTimeout, Map<String, String> environment, String token,
+                          int shards) {
         this.token = token;
+        this.shards = shards;
         this.kit = kit;
         this.proxy = proxy;
         this.reconnect = reconnect;
@@ -72,7 +78,7 @@ public final class TunnelOptions {
     public TunnelOptions proxy(String url) {
         Objects.requireNonNull(url, "url");
         ProxySettings.explicit(url, Map.of()); // checked now, not at the first connect
-        return new TunnelOptions(kit, url, reconnect, listeners, sslContext, bindTimeout, environment, token);
+        return new TunnelOptions(kit, url, reconnect, listeners, sslContext, bindTimeout, environment, token, shards);
     }
 
     /** Connect directly, whatever the environment says. */
@@ -82,19 +88,19 @@ public final class TunnelOptions {
 
     /** When to reconnect after losing the socket; default {@link ReconnectPolicy#defaults()} (for ever). */
     public TunnelOptions reconnect(ReconnectPolicy policy) {
-        return new TunnelOptions(kit, proxy, Objects.requireNonNull(policy, "policy"), listeners, sslContext, bindTimeout, environment, token);
+        return new TunnelOptions(kit, proxy, Objects.requireNonNull(policy, "policy"), listeners, sslContext, bindTimeout, environment, token, shards);
     }
 
     /** A listener that hears every event from the first connect on (including a failed one); see {@link TunnelListener}. */
     public TunnelOptions listener(TunnelListener listener) {
         List<TunnelListener> more = new ArrayList<>(listeners);
         more.add(Objects.requireNonNull(listener, "listener"));
-        return new TunnelOptions(kit, proxy, reconnect, List.copyOf(more), sslContext, bindTimeout, environment, token);
+        return new TunnelOptions(kit, proxy, reconnect, List.copyOf(more), sslContext, bindTimeout, environment, token, shards);
     }
 
     /** The TLS context for a {@code wss} kit (to trust a private CA); default: the JDK's trust store. */
     public TunnelOptions sslContext(SSLContext context) {
-        return new TunnelOptions(kit, proxy, reconnect, listeners, Objects.requireNonNull(context, "context"), bindTimeout, environment, token);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, Objects.requireNonNull(context, "context"), bindTimeout, environment, token, shards);
     }
 
     /**
@@ -105,7 +111,7 @@ public final class TunnelOptions {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("bindTimeout must be positive, was " + timeout);
         }
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, timeout, environment, token);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, timeout, environment, token, shards);
     }
 
     /**
@@ -114,12 +120,31 @@ public final class TunnelOptions {
      */
     public TunnelOptions token(String attachToken) {
         String t = attachToken == null || attachToken.isBlank() ? null : attachToken.strip();
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, t);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, t, shards);
+    }
+
+    /**
+     * Sockets per session (docs/PROTOCOL.md §12): 1 (the default) is one WebSocket, {@code hoody-tunnel.v1}; more asks
+     * the kit for a {@code hoody-tunnel.v2} session over that many sockets, the kit granting at most its
+     * {@code hoody.tunnel.v2-max-shards} (4 by default). Streams are spread over the shards by the kit, so one slow or
+     * lossy socket holds up only its own streams.
+     *
+     * @throws IllegalArgumentException unless 1 ≤ n ≤ 64
+     */
+    public TunnelOptions shards(int n) {
+        if (n < 1 || n > Protocol.MAX_SHARDS) {
+            throw new IllegalArgumentException("shards must be in 1.." + Protocol.MAX_SHARDS + ", was " + n);
+        }
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, token, n);
+    }
+
+    public int shards() {
+        return shards;
     }
 
     /** The environment proxies are read from instead of the process's (tests). */
     TunnelOptions environment(Map<String, String> env) {
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, Map.copyOf(env), token);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, Map.copyOf(env), token, shards);
     }
 
     public KitUrl kitUrl() {
@@ -142,7 +167,8 @@ public final class TunnelOptions {
     DriverSession.Settings settings() {
         Map<String, String> env = environment != null ? environment : System.getenv();
         ProxySettings proxies = proxy != null ? ProxySettings.explicit(proxy, env) : ProxySettings.fromEnvironment(env);
-        return new DriverSession.Settings(proxies, reconnect, sslContext == null ? null : sslContext.getSocketFactory(), token);
+        return new DriverSession.Settings(proxies, reconnect, sslContext == null ? null : sslContext.getSocketFactory(), token,
+                shards);
     }
 
     @Override

@@ -122,6 +122,12 @@ final class WebSocketClient implements WireSocket {
      */
     static WebSocketClient connect(URI uri, Duration timeout, SSLSocketFactory tlsFactory, HttpProxy proxy)
             throws IOException, InterruptedException {
+        return connect(uri, timeout, tlsFactory, proxy, Protocol.SUBPROTOCOL_V1);
+    }
+
+    /** As above, offering {@code subprotocol} ({@value Protocol#SUBPROTOCOL_V1} or {@value Protocol#SUBPROTOCOL_V2}). */
+    static WebSocketClient connect(URI uri, Duration timeout, SSLSocketFactory tlsFactory, HttpProxy proxy, String subprotocol)
+            throws IOException, InterruptedException {
         boolean tls = "wss".equalsIgnoreCase(uri.getScheme());
         String host = uri.getHost();
         int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -140,7 +146,7 @@ final class WebSocketClient implements WireSocket {
                 socket = startTls(tlsFactory != null ? tlsFactory : (SSLSocketFactory) SSLSocketFactory.getDefault(), socket, host, port);
             }
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
-            upgrade(uri, host, port, tls, socket.getOutputStream(), in);
+            upgrade(uri, host, port, tls, socket.getOutputStream(), in, subprotocol);
             socket.setSoTimeout(0);
             return new WebSocketClient(socket, in);
         } catch (IOException e) {
@@ -188,7 +194,8 @@ final class WebSocketClient implements WireSocket {
     }
 
     /** The opening handshake (RFC 6455 §4.1): checks 101, the accept key and the subprotocol. */
-    private static void upgrade(URI uri, String host, int port, boolean tls, OutputStream out, DataInputStream in) throws IOException {
+    private static void upgrade(URI uri, String host, int port, boolean tls, OutputStream out, DataInputStream in,
+                                String offered) throws IOException {
         byte[] nonce = new byte[16];
         new SecureRandom().nextBytes(nonce);
         String key = Base64.getEncoder().encodeToString(nonce);
@@ -201,7 +208,7 @@ final class WebSocketClient implements WireSocket {
                 + "Connection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: " + key + "\r\n"
                 + "Sec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1 + "\r\n"
+                + "Sec-WebSocket-Protocol: " + offered + "\r\n"
                 + "User-Agent: hoody-tunnel-driver\r\n"
                 + "\r\n";
         out.write(request.getBytes(StandardCharsets.US_ASCII));
@@ -236,8 +243,8 @@ final class WebSocketClient implements WireSocket {
         if (!expectedAccept(key).equals(accept)) {
             throw new UpgradeRefusedException("answered the WebSocket upgrade with a wrong Sec-WebSocket-Accept");
         }
-        if (!Protocol.SUBPROTOCOL_V1.equals(subprotocol)) {
-            throw new UpgradeRefusedException("did not agree to subprotocol " + Protocol.SUBPROTOCOL_V1 + " (it chose " + subprotocol + ")");
+        if (!offered.equals(subprotocol)) {
+            throw new UpgradeRefusedException("did not agree to subprotocol " + offered + " (it chose " + subprotocol + ")");
         }
     }
 

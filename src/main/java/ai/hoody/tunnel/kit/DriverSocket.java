@@ -14,8 +14,9 @@ import java.nio.ByteBuffer;
 
 /**
  * One driver WebSocket on the kit, from the upgrade to its close: it owns the handshake — the pre-auth slot, the HELLO
- * deadline, HELLO itself (a new session or a resume) — and afterwards hands every message to the session's
- * {@link TunnelConnection}. Threading: every method runs on the socket's Vert.x event loop, one at a time, and never
+ * deadline, HELLO itself (a new session or a resume), or on {@code hoody-tunnel.v2} a JOIN (a secondary shard of a
+ * session) — and afterwards hands every message to the session's {@link TunnelConnection} for this socket. A JOIN goes
+ * through the same pre-auth slot, deadline, rate and throttle as a HELLO. Threading: every method runs on the socket's Vert.x event loop, one at a time, and never
  * blocks.
  */
 final class DriverSocket {
@@ -48,9 +49,10 @@ final class DriverSocket {
     }
 
     void onOpen() {
-        if (!Protocol.SUBPROTOCOL_V1.equals(ws.subprotocol())) {
+        if (Protocol.versionOf(ws.subprotocol()) == 0) {
             // The upgrade check refuses these with 400; this guards a misconfigured supported-subprotocols list.
-            reject("subprotocol", Protocol.CLOSE_PROTOCOL_ERROR, "subprotocol " + Protocol.SUBPROTOCOL_V1 + " required");
+            reject("subprotocol", Protocol.CLOSE_PROTOCOL_ERROR, "subprotocol " + Protocol.SUBPROTOCOL_V1 + " or "
+                    + Protocol.SUBPROTOCOL_V2 + " required");
             return;
         }
         if (!kit.peers.tryEnterPreAuth(peer)) {
@@ -147,22 +149,25 @@ final class DriverSocket {
             reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "bad HELLO: " + e.getMessage());
             return;
         }
+        boolean v2 = Protocol.SUBPROTOCOL_V2.equals(ws.subprotocol());
+        if (v2 && message instanceof ControlMessage.Join join) {
+            if (admissible()) {
+                join(join);
+            }
+            return;
+        }
         if (!(message instanceof ControlMessage.Hello hello)) {
-            reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "the first message must be HELLO");
+            reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, v2 ? "the first message must be HELLO or JOIN"
+                    : "the first message must be HELLO");
             return;
         }
-        if (hello.version() != Protocol.VERSION) {
+        int version = Protocol.versionOf(ws.subprotocol());
+        if (hello.version() != version) {
             reject("version", Protocol.CLOSE_PROTOCOL_ERROR, "unsupported protocol version " + hello.version()
-                    + "; this kit speaks " + Protocol.VERSION);
+                    + "; this kit speaks " + version + " on " + ws.subprotocol());
             return;
         }
-        if (kit.sessions.isDraining()) {
-            reject("shutting_down", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit is shutting down");
-            return;
-        }
-        if (kit.peers.isSlowedDown(peer)) {
-            reject("token_throttled", Protocol.CLOSE_TRY_AGAIN_LATER, "too many attach attempts with a wrong token from this "
-                    + "address; try again in " + PeerLimits.FAILURE_WINDOW_NANOS / 1_000_000_000L + " s");
+        if (!admissible()) {
             return;
         }
         if (!kit.attach.accepts(hello.token())) {
@@ -190,12 +195,57 @@ final class DriverSocket {
         }
         int cap = kit.config.maxStreamsPerSession();
         int maxStreams = hello.maxStreams() == 0 ? cap : Math.min(hello.maxStreams(), cap);
-        KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(), address, peer,
-                maxStreams, wire, kit);
+        // v2: HELLO.shards (absent: 1) cut to the kit's cap; the primary counts as one.
+        int shards = v2 ? Math.clamp(hello.shards(), 1, Math.clamp(kit.config.v2MaxShards(), 1, Protocol.MAX_SHARDS)) : 1;
+        KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(),
+                v2 ? kit.sessions.newJoinToken() : null, shards, address, peer, maxStreams, wire, kit);
         kit.sessions.add(created);
         connection = created.connection();
-        LOG.infof("session %s opened by %s (%s %s), maxStreams %d", created.id(), address, hello.clientName(),
-                hello.clientVersion(), maxStreams);
+        LOG.infof("session %s opened by %s (%s %s, %s, %d shards), maxStreams %d", created.id(), address, hello.clientName(),
+                hello.clientVersion(), ws.subprotocol(), shards, maxStreams);
+    }
+
+    /** The checks a HELLO and a JOIN share before their credentials are looked at; closes the socket when one fails. */
+    private boolean admissible() {
+        if (kit.sessions.isDraining()) {
+            reject("shutting_down", Protocol.CLOSE_TRY_AGAIN_LATER, "the kit is shutting down");
+            return false;
+        }
+        if (kit.peers.isSlowedDown(peer)) {
+            reject("token_throttled", Protocol.CLOSE_TRY_AGAIN_LATER, "too many attach attempts with a wrong token from this "
+                    + "address; try again in " + PeerLimits.FAILURE_WINDOW_NANOS / 1_000_000_000L + " s");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * A v2 secondary: attaches this socket as shard {@code join.shard()} of its session, or closes it with the
+     * documented refusal (docs/PROTOCOL.md §12.3). A wrong token or an unknown session counts as a failed attach
+     * against this address, like a wrong attach token: guessing is throttled the same way.
+     */
+    private void join(ControlMessage.Join join) {
+        KitSession s = kit.sessions.find(join.sessionId()).orElse(null);
+        KitSession.JoinRefusal refusal = s == null
+                ? new KitSession.JoinRefusal("join_unknown_session", Protocol.CLOSE_POLICY, "unknown session")
+                : s.checkJoin(join);
+        if (refusal == null) {
+            leavePreAuth();
+            connection = s.join(join.shard(), wire, ws.handshakeRequest().remoteAddress());
+            if (connection != null) {
+                return;
+            }
+            refusal = s.checkJoin(join); // the session stopped being attached meanwhile
+            if (refusal == null) {
+                refusal = new KitSession.JoinRefusal("join_not_attached", Protocol.CLOSE_TRY_AGAIN_LATER,
+                        "the session's primary is not attached; JOIN after its HELLO_OK");
+            }
+        }
+        if (refusal.metric().equals("join_token") || refusal.metric().equals("join_unknown_session")) {
+            kit.peers.attachFailed(peer);
+        }
+        LOG.infof("JOIN of shard %d of session %s from %s refused: %s", join.shard(), join.sessionId(), peer, refusal.reason());
+        reject(refusal.metric(), refusal.code(), refusal.reason());
     }
 
     /**
@@ -204,9 +254,10 @@ final class DriverSocket {
      */
     private TunnelConnection resume(ControlMessage.Resume resume, String peer) {
         KitSession s = kit.sessions.find(resume.sessionId()).orElse(null);
-        if (s == null || !s.tokenMatches(resume.token())) {
+        if (s == null || !s.tokenMatches(resume.token()) || !s.protocol().equals(ws.subprotocol())) {
             kit.metrics.resumeRefused();
-            LOG.infof("resume of session %s refused: %s", resume.sessionId(), s == null ? "no such session" : "wrong token");
+            LOG.infof("resume of session %s refused: %s", resume.sessionId(), s == null ? "no such session"
+                    : !s.tokenMatches(resume.token()) ? "wrong token" : "it is a " + s.protocol() + " session");
             return null;
         }
         return s.attach(wire, peer);

@@ -20,8 +20,8 @@ import java.util.Set;
  * <li>{@code Origin}: refused with 403 unless every Origin it carries is in {@code hoody.tunnel.allowed-origins}.
  * Browsers send Origin on every WebSocket handshake and drivers send none: without this, a web page the developer
  * visits could attach to a kit the browser can reach.</li>
- * <li>Subprotocol: refused with 400 unless {@code hoody-tunnel.v1} is offered; WebSockets Next would otherwise open
- * the socket without one.</li>
+ * <li>Subprotocol: refused with 400 unless {@code hoody-tunnel.v1} or {@code hoody-tunnel.v2} is offered; WebSockets
+ * Next would otherwise open the socket without one. When both are, the first offered wins (the handshake's choice).</li>
  * </ol>
  * Then it joins the offered subprotocols into one header line and puts a {@link WebSocketEdgeGuard} on the socket.
  */
@@ -29,7 +29,8 @@ import java.util.Set;
 public class DriverUpgradeCheck implements HttpUpgradeCheck {
 
     static final String ORIGIN_REFUSED = "Origin not in hoody.tunnel.allowed-origins";
-    static final String SUBPROTOCOL_REQUIRED = "offer Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1;
+    static final String SUBPROTOCOL_REQUIRED = "offer Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1 + " or "
+            + Protocol.SUBPROTOCOL_V2;
 
     private final KitMetrics metrics;
     private final Set<String> allowedOrigins;
@@ -53,7 +54,7 @@ public class DriverUpgradeCheck implements HttpUpgradeCheck {
             return refuse(403, ORIGIN_REFUSED);
         }
         List<String> offers = request.headers().getAll(HandshakeRequest.SEC_WEBSOCKET_PROTOCOL);
-        if (!offersV1(offers)) {
+        if (!offersOurs(offers)) {
             metrics.helloRejected("subprotocol");
             return refuse(400, SUBPROTOCOL_REQUIRED);
         }
@@ -66,10 +67,10 @@ public class DriverUpgradeCheck implements HttpUpgradeCheck {
         return CheckResult.permitUpgrade();
     }
 
-    private static boolean offersV1(List<String> headerLines) {
+    private static boolean offersOurs(List<String> headerLines) {
         for (String line : headerLines) {
             for (String offered : line.split(",")) {
-                if (Protocol.SUBPROTOCOL_V1.equals(offered.trim())) {
+                if (Protocol.versionOf(offered.trim()) != 0) {
                     return true;
                 }
             }

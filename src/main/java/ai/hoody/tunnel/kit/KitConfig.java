@@ -87,6 +87,13 @@ public interface KitConfig {
     @WithDefault("262144")
     int streamWindow();
 
+    /**
+     * Most shards a {@code hoody-tunnel.v2} session may have, its primary included: HELLO.shards is cut to this
+     * (1 grants a v2 session with no secondaries). At most {@value ai.hoody.tunnel.protocol.Protocol#MAX_SHARDS}.
+     */
+    @WithDefault("4")
+    int v2MaxShards();
+
     /** Announced in HELLO_OK: how often each end should PING. */
     @WithDefault("20s")
     Duration heartbeatInterval();

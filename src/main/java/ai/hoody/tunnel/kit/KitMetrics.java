@@ -50,6 +50,8 @@ public class KitMetrics {
         }
         Gauge.builder("hoody.tunnel.streams.active", sessions, s -> s.streamCount())
                 .description("Streams open across all sessions").register(registry);
+        Gauge.builder("hoody.tunnel.shards.active", sessions, s -> s.secondaryShardCount())
+                .description("v2 secondary shard sockets joined now (primaries are one per session)").register(registry);
         Gauge.builder("hoody.tunnel.fd.permits.available", fds, FdBudget::available)
                 .description("Descriptors the kit may still open for listeners and visitors").register(registry);
         Gauge.builder("hoody.tunnel.pre.auth.connections", preAuth, AtomicInteger::get)
@@ -104,6 +106,14 @@ public class KitMetrics {
 
     void goAway(String sender, ai.hoody.tunnel.protocol.GoAwayCode code) {
         count("hoody.tunnel.goaways", "GOAWAY messages, by sender (kit, driver) and code", "sender", sender, "code", code.name());
+    }
+
+    void shardJoined() {
+        count("hoody.tunnel.shards.joined", "v2 secondary shard sockets joined to their session (JOIN_OK)");
+    }
+
+    void shardLost() {
+        count("hoody.tunnel.shards.lost", "v2 secondary shard sockets lost; their streams were reset, the session went on");
     }
 
     void resumed() {

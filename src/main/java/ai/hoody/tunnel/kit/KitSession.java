@@ -1,7 +1,6 @@
 package ai.hoody.tunnel.kit;
 
 import ai.hoody.tunnel.mux.MemoryBudget;
-import ai.hoody.tunnel.mux.MuxListener;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.StreamLimitException;
 import ai.hoody.tunnel.mux.TunnelConnection;
@@ -35,6 +34,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * session's control virtual thread (binding a port blocks). Visitors call {@link #openStream} from their own threads.
  * Every change of {@link #state} — and every decision that depends on it, like the supervisor's — is made under
  * {@code this} lock, which is never held across I/O.
+ *
+ * <p>A {@code hoody-tunnel.v2} session has more than one socket (docs/PROTOCOL.md §12): the primary ({@link #connection},
+ * shard 0) carries every control message and some streams; secondaries ({@link #shards} 1..n-1, joined with JOIN)
+ * carry streams only. Losing the primary is losing the session's socket, as in v1 (orphaned, its secondaries closed);
+ * losing a secondary detaches that shard only: its streams end, the session carries on. A v1 session is the same
+ * object with one shard.
  */
 public final class KitSession implements TunnelConnection.Handler {
 
@@ -57,6 +62,10 @@ public final class KitSession implements TunnelConnection.Handler {
 
     private final String id;
     private final String resumeToken;
+    /** v2: what a secondary shows in JOIN (HELLO_OK.joinToken); null for v1. */
+    private final String joinToken;
+    /** Shard sockets by index, 0 the primary; a null slot is a secondary not joined now. Written under {@code this}. */
+    private final KitShard[] shards;
     /** Whose per-peer limits the session counts against (PeerLimits). */
     private final String peerKey;
     private final Instant started = Instant.now();
@@ -65,7 +74,6 @@ public final class KitSession implements TunnelConnection.Handler {
     private final AtomicLong connectionsGranted = new AtomicLong();
     private final Map<Integer, Binding> bindings = new ConcurrentHashMap<>();
     private final ExecutorService control;
-    private final MuxListener muxListener;
     private final MemoryBudget.Account memory;
     /** BIND_REVOKED messages for bindings lost while parked, told to the driver right after HELLO_OK when it resumes. */
     private final List<ControlMessage.BindRevoked> lostWhileParked = new ArrayList<>();
@@ -79,29 +87,18 @@ public final class KitSession implements TunnelConnection.Handler {
     private int bindsThisSecond;
     private long bindSecondStartedNanos = System.nanoTime();
 
-    private KitSession(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, KitContext kit) {
+    private KitSession(String id, String resumeToken, String joinToken, int shardCount, String peerAddr, String peerKey,
+                       int maxStreams, KitContext kit) {
         this.id = id;
         this.peerKey = peerKey;
         this.resumeToken = resumeToken;
+        this.joinToken = joinToken;
+        this.shards = new KitShard[shardCount];
         this.peerAddr = peerAddr;
         this.maxStreams = maxStreams;
         this.kit = kit;
         this.control = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("session-control-" + id).factory());
-        this.memory = kit.memory.open(() -> {
-            TunnelConnection c = connection;
-            return c == null || c.mux() == null ? null : c.mux().streams();
-        });
-        this.muxListener = new MuxListener() {
-            @Override
-            public void bytesReceived(int n) {
-                kit.metrics.bytesFromDriver(n);
-            }
-
-            @Override
-            public void bytesSent(int n) {
-                kit.metrics.bytesToDriver(n);
-            }
-        };
+        this.memory = kit.memory.open(this::allStreams);
     }
 
     /**
@@ -110,20 +107,202 @@ public final class KitSession implements TunnelConnection.Handler {
      */
     static KitSession open(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, WireSocket socket,
                            KitContext kit) {
-        KitSession s = new KitSession(id, resumeToken, peerAddr, peerKey, maxStreams, kit);
-        s.connection = s.connect(socket, false);
+        return open(id, resumeToken, null, 1, peerAddr, peerKey, maxStreams, socket, kit);
+    }
+
+    /**
+     * As above; a v2 session when {@code joinToken} is not null, with {@code shardCount} shards (the primary
+     * included) granted in its HELLO_OK.
+     */
+    static KitSession open(String id, String resumeToken, String joinToken, int shardCount, String peerAddr, String peerKey,
+                           int maxStreams, WireSocket socket, KitContext kit) {
+        KitSession s = new KitSession(id, resumeToken, joinToken, shardCount, peerAddr, peerKey, maxStreams, kit);
+        s.connection = s.connect(socket, peerAddr, false);
         return s;
     }
 
-    /** A connection for this session on {@code socket}, HELLO_OK already queued on it. */
-    private TunnelConnection connect(WireSocket socket, boolean resumed) {
+    /** A primary connection for this session on {@code socket}, HELLO_OK already queued on it; shard 0 set. */
+    private TunnelConnection connect(WireSocket socket, String peer, boolean resumed) {
+        KitShard shard = new KitShard(0, peer);
         TunnelConnection c = TunnelConnection.kit(id, socket, this, kit.config.streamWindow(), maxStreams, memory,
-                muxListener, kit.writerLimits);
+                shard.listener(kit.metrics), kit.writerLimits);
+        shard.connectedAs(c);
         KitConfig config = kit.config;
         c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, config.heartbeatInterval().toMillis(),
                 config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed, config.heartbeatTimeout().toMillis(),
-                config.openTimeout().toMillis()));
+                config.openTimeout().toMillis(), isV2() ? shards.length : 0, joinToken));
+        shards[0] = shard;
         return c;
+    }
+
+    // --- v2 shards ---
+
+    /** Why a JOIN was refused: the close code and reason of docs/PROTOCOL.md §12.3. */
+    record JoinRefusal(String metric, int code, String reason) {
+    }
+
+    /** Checks a JOIN against this session; null when it may join (then call {@link #join}). */
+    JoinRefusal checkJoin(ControlMessage.Join join) {
+        if (!isV2()) {
+            return new JoinRefusal("join_unknown_session", Protocol.CLOSE_POLICY, "unknown session");
+        }
+        if (!java.security.MessageDigest.isEqual(join.joinToken().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                joinToken.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            return new JoinRefusal("join_token", Protocol.CLOSE_POLICY, "join token not accepted");
+        }
+        if (join.shard() < 1 || join.shard() >= shards.length) {
+            return new JoinRefusal("join_shard_range", Protocol.CLOSE_POLICY, "shard " + join.shard()
+                    + " out of range: this session has secondaries 1.." + (shards.length - 1));
+        }
+        return switch (state) {
+            case ATTACHED -> null;
+            case ORPHANED -> new JoinRefusal("join_not_attached", Protocol.CLOSE_TRY_AGAIN_LATER,
+                    "the session's primary is not attached; JOIN after its HELLO_OK");
+            case ENDING, ENDED -> new JoinRefusal("join_ending", Protocol.CLOSE_POLICY, "the session is ending");
+        };
+    }
+
+    /**
+     * Attaches {@code socket} as secondary shard {@code index}, JOIN_OK queued on it first. A shard already joined at
+     * that index is replaced: its streams end and its socket is closed (a driver re-joins when it believes the old
+     * socket dead, which the kit may not have noticed yet).
+     *
+     * @return the shard's connection, or null when the session stopped being attached meanwhile
+     */
+    TunnelConnection join(int index, WireSocket socket, String peer) {
+        KitShard shard = new KitShard(index, peer);
+        TunnelConnection c = TunnelConnection.kit(id + "/" + index, socket, this, kit.config.streamWindow(), maxStreams,
+                memory, shard.listener(kit.metrics), kit.writerLimits);
+        shard.connectedAs(c);
+        c.send(new ControlMessage.JoinOk(id, index));
+        KitShard replaced;
+        synchronized (this) {
+            if (state != State.ATTACHED) {
+                return null;
+            }
+            replaced = shards[index];
+            shards[index] = shard;
+        }
+        if (replaced != null) {
+            detach(replaced, "replaced by a new JOIN of shard " + index);
+        }
+        kit.metrics.shardJoined();
+        LOG.infof("session %s: shard %d joined from %s", id, index, peer);
+        return c;
+    }
+
+    /** Ends a secondary's streams and closes its socket (it was already taken out of {@link #shards}). */
+    private void detach(KitShard shard, String reason) {
+        TunnelConnection c = shard.connection();
+        c.terminateStreams(reason);
+        c.close(Protocol.CLOSE_NORMAL, reason);
+    }
+
+    /** The primary and every secondary joined now. */
+    private List<TunnelConnection> connections() {
+        List<TunnelConnection> all = new ArrayList<>(shards.length);
+        all.add(connection);
+        for (int i = 1; i < shards.length; i++) {
+            KitShard s = shards[i];
+            if (s != null) {
+                all.add(s.connection());
+            }
+        }
+        return all;
+    }
+
+    /** Every stream of every shard (the memory budget's view of the session). */
+    private Collection<MuxStream> allStreams() {
+        TunnelConnection primary = connection;
+        if (primary == null) {
+            return null;
+        }
+        if (shards.length == 1) {
+            return primary.mux() == null ? null : primary.mux().streams();
+        }
+        List<MuxStream> all = new ArrayList<>();
+        for (TunnelConnection c : connections()) {
+            all.addAll(c.mux().streams());
+        }
+        return all;
+    }
+
+    /**
+     * The shard a new stream goes on (docs/PROTOCOL.md §12.4): the one with the fewest active streams among those
+     * joined whose writer has room; when none has room, the one with the fewest streams; ties go to the lowest index.
+     */
+    private TunnelConnection pickShard() {
+        if (shards.length == 1) {
+            return connection;
+        }
+        int limit = kit.writerLimits.queuedDataBytes();
+        KitShard best = null;
+        boolean bestWritable = false;
+        int bestLoad = Integer.MAX_VALUE;
+        for (KitShard s : shards) {
+            if (s == null || s.connection().isClosed()) {
+                continue;
+            }
+            boolean writable = s.isWritable(limit);
+            int load = s.connection().activeStreams();
+            if (best == null || (writable && !bestWritable) || (writable == bestWritable && load < bestLoad)) {
+                best = s;
+                bestWritable = writable;
+                bestLoad = load;
+            }
+        }
+        return best == null ? connection : best.connection();
+    }
+
+    /** For the admin API: the shards joined now, primary first. */
+    public List<KitShard> shards() {
+        List<KitShard> all = new ArrayList<>(shards.length);
+        for (KitShard s : shards) {
+            if (s != null) {
+                all.add(s);
+            }
+        }
+        return all;
+    }
+
+    /** Secondaries joined now. */
+    public int secondaryShards() {
+        int n = 0;
+        for (int i = 1; i < shards.length; i++) {
+            if (shards[i] != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Shards granted in HELLO_OK (1 for v1). */
+    public int shardCount() {
+        return shards.length;
+    }
+
+    /**
+     * The supervisor's look at the secondaries (the primary is {@link #inspect}'s): a silent one is cut — the driver
+     * re-joins it — and the others are PINGed when due.
+     */
+    void superviseShards(long now) {
+        if (shards.length == 1 || state != State.ATTACHED) {
+            return;
+        }
+        KitConfig c = kit.config;
+        for (int i = 1; i < shards.length; i++) {
+            KitShard s = shards[i];
+            if (s == null) {
+                continue;
+            }
+            TunnelConnection conn = s.connection();
+            if (conn.nanosSinceHeard(now) >= c.heartbeatTimeout().toNanos()) {
+                LOG.infof("session %s: shard %d silent for %d s, cutting it", id, i, c.heartbeatTimeout().toSeconds());
+                conn.abort("nothing heard on shard " + i + " for " + c.heartbeatTimeout().toSeconds() + " s");
+            } else if (conn.nanosSincePing(now) >= c.heartbeatInterval().toNanos()) {
+                conn.ping();
+            }
+        }
     }
 
     TunnelConnection connection() {
@@ -135,7 +314,10 @@ public final class KitSession implements TunnelConnection.Handler {
     @Override
     public void onControl(TunnelConnection from, ControlMessage message) {
         if (from != connection) {
-            return; // a socket this session has left behind
+            if (indexOf(from) > 0) {
+                from.fail("control messages travel on the primary (shard 0) only");
+            }
+            return; // else a socket this session has left behind
         }
         switch (message) {
             case ControlMessage.Bind b -> control.execute(() -> bind(b));
@@ -160,8 +342,40 @@ public final class KitSession implements TunnelConnection.Handler {
 
     @Override
     public void onClosed(TunnelConnection from, String reason) {
+        int index = indexOf(from);
+        if (index > 0) {
+            shardLost(index, from, reason);
+            return;
+        }
         LOG.infof("session %s: socket closed (%s)", id, reason);
         socketLost(from, reason);
+    }
+
+    /** The index of {@code c} among the shards joined now; -1 when it is none of them. */
+    private int indexOf(TunnelConnection c) {
+        for (int i = 0; i < shards.length; i++) {
+            KitShard s = shards[i];
+            if (s != null && s.connection() == c) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A secondary's socket is gone: the shard is detached (its streams are ended by the connection right after this),
+     * the session carries on.
+     */
+    private void shardLost(int index, TunnelConnection from, String reason) {
+        synchronized (this) {
+            KitShard s = shards[index];
+            if (s == null || s.connection() != from) {
+                return;
+            }
+            shards[index] = null;
+        }
+        kit.metrics.shardLost();
+        LOG.infof("session %s: shard %d lost (%s); %d streams on it reset", id, index, reason, from.activeStreams());
     }
 
     private void bind(ControlMessage.Bind req) {
@@ -191,7 +405,9 @@ public final class KitSession implements TunnelConnection.Handler {
         }
         kit.bindings.release(b);
         // RESETs go out before the BIND_REVOKED: both are queued in order on the same writer.
-        resetStreams(connection, b.bindId(), ResetCode.BIND_GONE, "UNBOUND");
+        for (TunnelConnection c : connections()) {
+            resetStreams(c, b.bindId(), ResetCode.BIND_GONE, "UNBOUND");
+        }
         send(new ControlMessage.BindRevoked(bindId, "UNBOUND"));
     }
 
@@ -233,22 +449,26 @@ public final class KitSession implements TunnelConnection.Handler {
             }
         }
         if (attached != null) {
-            TunnelConnection c = attached;
-            c.send(revoked);
+            attached.send(revoked);
             String reason = "port " + binding.port() + " taken over";
-            for (MuxStream s : List.copyOf(c.mux().streams())) {
-                if (s.bindId() == binding.bindId()) {
-                    s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, reason);
+            List<TunnelConnection> all = connections();
+            for (TunnelConnection c : all) {
+                for (MuxStream s : List.copyOf(c.mux().streams())) {
+                    if (s.bindId() == binding.bindId()) {
+                        s.resetIfNotOpened(ResetCode.BIND_TAKEOVER, reason);
+                    }
                 }
             }
             long deadline = System.nanoTime() + kit.config.takeoverDrain().toNanos();
             Thread.ofVirtual().name("takeover-drain-" + binding.port()).start(() -> {
-                try {
-                    c.mux().awaitStreamsGone(s -> s.bindId() == binding.bindId(), deadline);
-                } catch (InterruptedException ignored) {
-                    // reset what is left now
+                for (TunnelConnection c : all) {
+                    try {
+                        c.mux().awaitStreamsGone(s -> s.bindId() == binding.bindId(), deadline);
+                    } catch (InterruptedException ignored) {
+                        // reset what is left now
+                    }
+                    resetStreams(c, binding.bindId(), ResetCode.BIND_TAKEOVER, reason);
                 }
-                resetStreams(c, binding.bindId(), ResetCode.BIND_TAKEOVER, reason);
             });
         }
     }
@@ -268,7 +488,7 @@ public final class KitSession implements TunnelConnection.Handler {
      *                                 share of the kit's memory while memory is short
      */
     MuxStream openStream(Binding binding, String origin) throws VisitorRefusedException {
-        TunnelConnection c = connection;
+        TunnelConnection c = pickShard();
         switch (state) {
             case ORPHANED -> throw VisitorRefusedException.reconnecting();
             case ENDING, ENDED -> throw new VisitorRefusedException(503, "the laptop's session is ending", 1);
@@ -279,11 +499,17 @@ public final class KitSession implements TunnelConnection.Handler {
             kit.metrics.memoryRefusal();
             throw new VisitorRefusedException(503, "the kit is short of memory for this session's streams", 1);
         }
+        if (shards.length > 1 && activeStreams() >= maxStreams) { // each shard's own cap is maxStreams too
+            throw new VisitorRefusedException(503, "the laptop's session is at its cap of " + maxStreams + " streams", 1);
+        }
         MuxStream s;
         try {
             s = c.openStream(binding.bindId(), origin);
         } catch (StreamLimitException e) {
             if (c.isClosed() || c.mux().isTerminated()) {
+                if (c != connection && state == State.ATTACHED) {
+                    return openStream(binding, origin); // a secondary went at this very moment: pick another
+                }
                 throw VisitorRefusedException.reconnecting(); // the socket went at this very moment
             }
             throw new VisitorRefusedException(503, "the laptop's session is at its cap of " + maxStreams + " streams", 1);
@@ -298,9 +524,17 @@ public final class KitSession implements TunnelConnection.Handler {
         return s;
     }
 
-    /** Whether {@code c} is still this session's socket (a visitor whose stream was reset on an older one retries). */
-    boolean isCurrent(TunnelConnection c) {
-        return c == connection;
+    /**
+     * Whether the shard {@code stream} was opened on is still one of this session's sockets (a visitor whose stream was
+     * ended with an older primary, or with a secondary that dropped, before OPEN_OK retries).
+     */
+    boolean isCurrent(MuxStream stream) {
+        for (TunnelConnection c : connections()) {
+            if (c.mux() == stream.multiplexer()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void send(ControlMessage message) {
@@ -320,12 +554,14 @@ public final class KitSession implements TunnelConnection.Handler {
     TunnelConnection attach(WireSocket socket, String newPeer) {
         TunnelConnection old;
         TunnelConnection fresh;
+        List<KitShard> secondaries;
         synchronized (this) {
             if (state == State.ENDING || state == State.ENDED) {
                 return null;
             }
             old = connection;
-            fresh = connect(socket, true);
+            secondaries = takeSecondaries();
+            fresh = connect(socket, newPeer, true);
             for (ControlMessage.BindRevoked r : lostWhileParked) {
                 fresh.send(r);
             }
@@ -336,9 +572,22 @@ public final class KitSession implements TunnelConnection.Handler {
         }
         old.terminateStreams("resumed on another socket");
         old.close(Protocol.CLOSE_NORMAL, "resumed on another socket");
+        secondaries.forEach(s -> detach(s, "the session resumed on a new primary; JOIN again"));
         kit.metrics.resumed();
         LOG.infof("session %s resumed by %s", id, newPeer);
         return fresh;
+    }
+
+    /** Empties the secondary slots (under {@code this}); the caller detaches what it got outside the lock. */
+    private List<KitShard> takeSecondaries() {
+        List<KitShard> taken = new ArrayList<>();
+        for (int i = 1; i < shards.length; i++) {
+            if (shards[i] != null) {
+                taken.add(shards[i]);
+                shards[i] = null;
+            }
+        }
+        return taken;
     }
 
     boolean tokenMatches(String token) {
@@ -355,10 +604,13 @@ public final class KitSession implements TunnelConnection.Handler {
     void socketLost(TunnelConnection from, String reason) {
         boolean releaseNow = false;
         List<Binding> freed = new ArrayList<>();
+        List<KitShard> secondaries;
         synchronized (this) {
             if (from != connection || state == State.ORPHANED || state == State.ENDED) {
                 return; // an old socket of a resumed session, or already handled
             }
+            // v2: losing the primary is losing the session's socket; its secondaries go with it (re-joined after a resume).
+            secondaries = takeSecondaries();
             if (state == State.ENDING) {
                 releaseNow = true;
             } else {
@@ -373,6 +625,7 @@ public final class KitSession implements TunnelConnection.Handler {
                 }
             }
         }
+        secondaries.forEach(s -> detach(s, "the session's primary socket was lost"));
         if (releaseNow) {
             release();
             return;
@@ -451,15 +704,16 @@ public final class KitSession implements TunnelConnection.Handler {
 
     /** Resets the streams that carried no byte either way for {@code stream-idle-timeout} (their sockets too). */
     void resetIdleStreams(long now) {
-        TunnelConnection c = connection;
-        if (state != State.ATTACHED || c.mux() == null) {
+        if (state != State.ATTACHED || connection.mux() == null) {
             return;
         }
         long limit = kit.config.streamIdleTimeout().toNanos();
-        for (MuxStream s : List.copyOf(c.mux().streams())) {
-            if (s.nanosSinceActive(now) >= limit) {
-                kit.metrics.streamIdleReset();
-                s.reset(ResetCode.CANCEL, "no bytes either way for " + kit.config.streamIdleTimeout().toSeconds() + " s");
+        for (TunnelConnection c : connections()) {
+            for (MuxStream s : List.copyOf(c.mux().streams())) {
+                if (s.nanosSinceActive(now) >= limit) {
+                    kit.metrics.streamIdleReset();
+                    s.reset(ResetCode.CANCEL, "no bytes either way for " + kit.config.streamIdleTimeout().toSeconds() + " s");
+                }
             }
         }
     }
@@ -481,10 +735,20 @@ public final class KitSession implements TunnelConnection.Handler {
                     default -> "session ending";
                 }));
             }
-            try {
-                c.mux().awaitStreamsGone(s -> true, System.nanoTime() + grace.toNanos());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            long deadline = System.nanoTime() + grace.toNanos();
+            List<TunnelConnection> all = connections();
+            for (TunnelConnection each : all) {
+                try {
+                    each.mux().awaitStreamsGone(s -> true, deadline);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            // Secondaries first: the primary's close is what the driver reads as the end of the session.
+            for (TunnelConnection each : all) {
+                if (each != c) {
+                    each.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
+                }
             }
             c.close(Protocol.CLOSE_NORMAL, code == null ? "session ended" : code.name());
         }
@@ -494,15 +758,18 @@ public final class KitSession implements TunnelConnection.Handler {
     /** Releases everything. Idempotent. */
     void release() {
         TunnelConnection c;
+        List<KitShard> secondaries;
         synchronized (this) {
             if (state == State.ENDED) {
                 return;
             }
             state = State.ENDED;
             c = connection;
+            secondaries = takeSecondaries();
         }
         releaseBindings();
         c.terminateStreams("session ended");
+        secondaries.forEach(s -> detach(s, "session ended"));
         control.shutdownNow();
         memory.close();
         kit.sessions.remove(this);
@@ -520,7 +787,7 @@ public final class KitSession implements TunnelConnection.Handler {
 
     /** How long the session has had neither streams nor bindings (0 when it has some). */
     private long nanosIdle(long now) {
-        if (connection.activeStreams() > 0 || !bindings.isEmpty()) {
+        if (activeStreams() > 0 || !bindings.isEmpty()) {
             idleSinceNanos = now;
             return 0;
         }
@@ -554,7 +821,7 @@ public final class KitSession implements TunnelConnection.Handler {
     }
 
     public String protocol() {
-        return Protocol.SUBPROTOCOL_V1;
+        return isV2() ? Protocol.SUBPROTOCOL_V2 : Protocol.SUBPROTOCOL_V1;
     }
 
     public Instant started() {
@@ -565,8 +832,16 @@ public final class KitSession implements TunnelConnection.Handler {
         return connectionsGranted.get();
     }
 
+    /** Streams open now, over every shard. */
     public int activeStreams() {
-        return connection.activeStreams();
+        if (shards.length == 1) {
+            return connection.activeStreams();
+        }
+        int n = 0;
+        for (TunnelConnection c : connections()) {
+            n += c.activeStreams();
+        }
+        return n;
     }
 
     public int maxStreams() {
@@ -574,7 +849,7 @@ public final class KitSession implements TunnelConnection.Handler {
     }
 
     public boolean isV2() {
-        return false;
+        return joinToken != null;
     }
 
     /** Bytes of stream data this session holds in the kit now (its share of the memory budget). */

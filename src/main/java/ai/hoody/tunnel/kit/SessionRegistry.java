@@ -57,6 +57,11 @@ public class SessionRegistry {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
+    /** A v2 session's join token: as secret as a resume token, and a different one. */
+    String newJoinToken() {
+        return newResumeToken();
+    }
+
     void add(KitSession session) {
         sessions.put(session.id(), session);
     }
@@ -85,6 +90,15 @@ public class SessionRegistry {
                     n++;
                 }
             }
+        }
+        return n;
+    }
+
+    /** v2 secondary shard sockets joined now, over every session. */
+    public int secondaryShardCount() {
+        int n = 0;
+        for (KitSession s : sessions.values()) {
+            n += s.secondaryShards();
         }
         return n;
     }

@@ -56,6 +56,7 @@ public class SessionSupervisor {
             // inspect() decides and, for an end, begins it in one step under the session's lock: a resume or a BIND
             // that arrives after the decision finds the session ending and is refused, never silently undone.
             s.resetIdleStreams(now);
+            s.superviseShards(now);
             switch (s.inspect(now)) {
                 case PING -> s.ping();
                 case HEARTBEAT_TIMEOUT -> {

@@ -3,7 +3,6 @@ package ai.hoody.tunnel.kit;
 import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.Splice;
 import ai.hoody.tunnel.mux.StreamResetException;
-import ai.hoody.tunnel.mux.TunnelConnection;
 import ai.hoody.tunnel.protocol.BindMode;
 import ai.hoody.tunnel.protocol.ResetCode;
 import org.jboss.logging.Logger;
@@ -71,7 +70,6 @@ final class VisitorConnection implements Runnable {
     private MuxStream open(String origin) throws VisitorRefusedException, InterruptedException {
         while (true) {
             KitSession session = binding.session();
-            TunnelConnection on = session.connection();
             MuxStream stream = session.openStream(binding, origin);
             try {
                 stream.awaitOpened(kit.config.openTimeout());
@@ -89,8 +87,8 @@ final class VisitorConnection implements Runnable {
                     if (session.isOrphaned()) {
                         throw VisitorRefusedException.reconnecting();
                     }
-                    if (!e.byPeer() && !session.isCurrent(on) && !session.isEnding()) {
-                        continue; // resumed on a new socket while opening
+                    if (!e.byPeer() && !session.isCurrent(stream) && !session.isEnding()) {
+                        continue; // resumed on a new socket, or its v2 shard dropped, while opening
                     }
                 }
                 throw new VisitorRefusedException(502, e.code() == ResetCode.CONNECT_FAILED

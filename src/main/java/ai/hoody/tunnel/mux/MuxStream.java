@@ -76,6 +76,11 @@ public final class MuxStream {
         return id;
     }
 
+    /** The streams this one belongs to: which connection (which shard of a v2 session) carries it. */
+    public Multiplexer multiplexer() {
+        return mux;
+    }
+
     public int bindId() {
         return bindId;
     }

@@ -51,12 +51,23 @@ public final class ControlCodec {
                 if (h.token() != null) {
                     o.put("token", h.token());
                 }
+                if (h.shards() > 0) {
+                    o.put("shards", h.shards());
+                }
             }
-            case ControlMessage.HelloOk h -> o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
+            case ControlMessage.HelloOk h -> {
+                o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
                     .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
                     .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("heartbeatTimeoutMs", h.heartbeatTimeoutMs())
                     .put("openTimeoutMs", h.openTimeoutMs()).put("streamWindow", h.streamWindow())
                     .put("maxDataBytes", h.maxDataBytes()).put("resumed", h.resumed());
+                if (h.shards() > 0) {
+                    o.put("shards", h.shards()).put("joinToken", h.joinToken());
+                }
+            }
+            case ControlMessage.Join j -> o.put("type", "JOIN").put("sessionId", j.sessionId()).put("joinToken", j.joinToken())
+                    .put("shard", j.shard());
+            case ControlMessage.JoinOk j -> o.put("type", "JOIN_OK").put("sessionId", j.sessionId()).put("shard", j.shard());
             case ControlMessage.Bind b -> {
                 o.put("type", "BIND").put("ref", b.ref()).put("kind", b.kind()).put("mode", b.mode()).put("port", b.port());
                 if (b.host() != null) {
@@ -109,13 +120,23 @@ public final class ControlCodec {
                 }
                 int maxStreams = integer(o, "maxStreams", 0, 0, Integer.MAX_VALUE);
                 yield new ControlMessage.Hello(integer(o, "version", -1, 1, 255), string(client, "name", false),
-                        string(client, "version", false), maxStreams, resume, string(o, "token", false));
+                        string(client, "version", false), maxStreams, resume, string(o, "token", false),
+                        integer(o, "shards", 0, 1, Protocol.MAX_SHARDS));
             }
-            case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
-                    integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
-                    integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
-                    integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
-                    optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"));
+            case "HELLO_OK" -> {
+                // v2 (§12.2): joinToken belongs to shards; without shards it is a v1 HELLO_OK and the token is ignored.
+                int shards = integer(o, "shards", 0, 1, Protocol.MAX_SHARDS);
+                String joinToken = string(o, "joinToken", false);
+                yield new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
+                        integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
+                        integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
+                        integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
+                        optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"),
+                        shards, shards == 0 ? null : joinToken);
+            }
+            case "JOIN" -> new ControlMessage.Join(string(o, "sessionId", true), string(o, "joinToken", true),
+                    integer(o, "shard", -1, 0, Protocol.MAX_SHARDS - 1));
+            case "JOIN_OK" -> new ControlMessage.JoinOk(string(o, "sessionId", true), integer(o, "shard", -1, 0, Protocol.MAX_SHARDS - 1));
             case "BIND" -> new ControlMessage.Bind(string(o, "ref", false), string(o, "kind", true),
                     string(o, "mode", true), integer(o, "port", -1, 0, 65535), string(o, "host", false),
                     bool(o, "takeover"));

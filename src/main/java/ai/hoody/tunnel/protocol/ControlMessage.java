@@ -18,17 +18,23 @@ public sealed interface ControlMessage {
      * Driver → kit, first message of every socket. {@code token} is the kit's attach secret, when it has one (null:
      * none sent).
      */
-    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token)
-            implements ControlMessage {
+    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token,
+                 int shards) implements ControlMessage {
         /** A HELLO without an attach token. */
         public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) {
-            this(version, clientName, clientVersion, maxStreams, resume, null);
+            this(version, clientName, clientVersion, maxStreams, resume, null, 0);
+        }
+
+        /** A v1 HELLO ({@code shards} absent). */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token) {
+            this(version, clientName, clientVersion, maxStreams, resume, token, 0);
         }
 
         @Override
         public String toString() { // the token is a secret: never in a log line
             return "Hello[version=" + version + ", client=" + clientName + " " + clientVersion + ", maxStreams=" + maxStreams
-                    + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***") + "]";
+                    + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***")
+                    + ", shards=" + shards + "]";
         }
     }
 
@@ -37,7 +43,35 @@ public sealed interface ControlMessage {
      * the kit waits for a sign of life and for OPEN_OK; 0 means not announced (a kit older than these fields).
      */
     record HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
-                   int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) implements ControlMessage {
+                   int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs, int shards,
+                   String joinToken) implements ControlMessage {
+        /** A v1 HELLO_OK: no shards, no join token. */
+        public HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
+                       int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) {
+            this(sessionId, resumeToken, maxStreams, heartbeatIntervalMs, streamWindow, maxDataBytes, resumed,
+                    heartbeatTimeoutMs, openTimeoutMs, 0, null);
+        }
+
+        @Override
+        public String toString() { // the tokens are secrets: never in a log line
+            return "HelloOk[sessionId=" + sessionId + ", maxStreams=" + maxStreams + ", streamWindow=" + streamWindow
+                    + ", resumed=" + resumed + ", shards=" + shards + "]";
+        }
+    }
+
+    /**
+     * Driver → kit, v2: the first message of a secondary shard socket. {@code joinToken} is HELLO_OK.joinToken of the
+     * session; {@code shard} is in 1 .. HELLO_OK.shards-1 (0 is the primary, which says HELLO).
+     */
+    record Join(String sessionId, String joinToken, int shard) implements ControlMessage {
+        @Override
+        public String toString() {
+            return "Join[sessionId=" + sessionId + ", shard=" + shard + ", joinToken=***]";
+        }
+    }
+
+    /** Kit → driver, v2: the shard socket joined its session; stream frames may flow on it from now on. */
+    record JoinOk(String sessionId, int shard) implements ControlMessage {
     }
 
     /** Driver → kit: asks for a listener. {@code ref} is echoed in the answer so a driver can match it. */

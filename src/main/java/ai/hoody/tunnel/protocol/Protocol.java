@@ -6,10 +6,19 @@ public final class Protocol {
     public static final String CONNECT_PATH = "/api/v1/tunnel/connect";
     /** One WebSocket per session. */
     public static final String SUBPROTOCOL_V1 = "hoody-tunnel.v1";
-    /** A pool of socket shards per session; reserved, not served by this version. */
+    /** A pool of socket shards per session: a primary (HELLO) and secondaries (JOIN), docs/PROTOCOL.md §10. */
     public static final String SUBPROTOCOL_V2 = "hoody-tunnel.v2";
     /** The {@code version} a v1 HELLO carries. */
     public static final int VERSION = 1;
+    /** The {@code version} a HELLO carries on a {@link #SUBPROTOCOL_V2} socket. */
+    public static final int VERSION_V2 = 2;
+    /** The most shards a JOIN or HELLO may name (the kit grants at most its {@code v2-max-shards}). */
+    public static final int MAX_SHARDS = 64;
+
+    /** The HELLO version that goes with a negotiated subprotocol (0 for anything else). */
+    public static int versionOf(String subprotocol) {
+        return SUBPROTOCOL_V1.equals(subprotocol) ? VERSION : SUBPROTOCOL_V2.equals(subprotocol) ? VERSION_V2 : 0;
+    }
 
     /** WebSocket close codes (RFC 6455 §7.4.1) and what they mean here. */
     public static final int CLOSE_NORMAL = 1000;

@@ -42,7 +42,8 @@ class HandshakeTest {
     void upgradeWithoutSubprotocolIsRefusedWith400() throws Exception {
         assertThat(upgrade(null)).startsWith("HTTP/1.1 400");
         assertThat(upgrade("chat, superchat")).startsWith("HTTP/1.1 400");
-        assertThat(upgrade(Protocol.SUBPROTOCOL_V2)).startsWith("HTTP/1.1 400");
+        assertThat(upgrade(Protocol.SUBPROTOCOL_V2)).as("v2 is served (docs/PROTOCOL.md §12)").startsWith("HTTP/1.1 101")
+                .containsIgnoringCase("sec-websocket-protocol: " + Protocol.SUBPROTOCOL_V2);
         assertThat(upgrade("chat, " + Protocol.SUBPROTOCOL_V1)).startsWith("HTTP/1.1 101")
                 .containsIgnoringCase("sec-websocket-protocol: " + Protocol.SUBPROTOCOL_V1);
     }

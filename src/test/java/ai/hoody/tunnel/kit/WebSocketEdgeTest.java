@@ -80,10 +80,19 @@ class WebSocketEdgeTest {
     }
 
     @Test
-    void severalHeaderLinesWithoutV1AreRefusedWith400() throws Exception {
-        try (RawWebSocket ws = RawWebSocket.connect(kit, List.of("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V2))) {
+    void severalHeaderLinesWithoutOursAreRefusedWith400() throws Exception {
+        try (RawWebSocket ws = RawWebSocket.connect(kit, List.of("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: superchat"))) {
             assertThat(ws.response().status()).isEqualTo(400);
-            assertThat(ws.response().first("X-Hoody-Tunnel-Error")).isEqualTo("offer Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1);
+            assertThat(ws.response().first("X-Hoody-Tunnel-Error")).isEqualTo("offer Sec-WebSocket-Protocol: "
+                    + Protocol.SUBPROTOCOL_V1 + " or " + Protocol.SUBPROTOCOL_V2);
+        }
+    }
+
+    @Test
+    void v2OnALaterHeaderLineIsSelected() throws Exception {
+        try (RawWebSocket ws = RawWebSocket.connect(kit, List.of("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V2))) {
+            assertThat(ws.response().status()).isEqualTo(101);
+            assertThat(ws.response().all("Sec-WebSocket-Protocol")).containsExactly(Protocol.SUBPROTOCOL_V2);
         }
     }
 

@@ -63,6 +63,30 @@ class ControlCodecTest {
         }
     }
 
+    // ------------------------------------------------------------------ v2 (PROTOCOL.md §12)
+
+    @Test
+    void v2FieldsAreOnTheWireOnlyWhenSet() throws Exception {
+        assertThat(fieldNames(tree(new ControlMessage.Hello(1, "d", "1", 0, null)))).doesNotContain("shards");
+        assertThat(fieldNames(tree(new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, 65536, 65536, false, 0, 0))))
+                .doesNotContain("shards", "joinToken");
+        assertThat(tree(new ControlMessage.Join(SESSION_ID, TOKEN, 2)).toString())
+                .isEqualTo("{\"type\":\"JOIN\",\"sessionId\":\"" + SESSION_ID + "\",\"joinToken\":\"" + TOKEN + "\",\"shard\":2}");
+        assertThat(new ControlMessage.Join(SESSION_ID, TOKEN, 2).toString()).doesNotContain(TOKEN);
+        assertThat(new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, 65536, 65536, false, 0, 0, 2, "secret-join").toString())
+                .doesNotContain(TOKEN, "secret-join");
+    }
+
+    @Test
+    void v2FieldsOutOfRangeAreMalformed() {
+        assertMalformed(q("{'type':'HELLO','version':2,'shards':0}"), "shards", "1..64");
+        assertMalformed(q("{'type':'HELLO','version':2,'shards':65}"), "shards", "1..64");
+        assertMalformed(q("{'type':'JOIN','sessionId':'s','joinToken':'t','shard':64}"), "shard", "0..63");
+        assertMalformed(q("{'type':'JOIN','sessionId':'s','joinToken':'t'}"), "missing field 'shard'");
+        assertMalformed(q("{'type':'JOIN','sessionId':'s','shard':1}"), "missing field 'joinToken'");
+        assertMalformed(q("{'type':'JOIN_OK','shard':1}"), "missing field 'sessionId'");
+    }
+
     // ------------------------------------------------------------------ round trips
 
     static Stream<ControlMessage> messages() {
@@ -90,7 +114,13 @@ class ControlCodecTest {
                 new ControlMessage.Ping(Long.MAX_VALUE),
                 new ControlMessage.Ping(-5),
                 new ControlMessage.Pong(1732630000000L),
-                new ControlMessage.Pong(Long.MIN_VALUE)));
+                new ControlMessage.Pong(Long.MIN_VALUE),
+                new ControlMessage.Hello(2, "hoody-tunnel-driver", "0.1.0", 16384, null, "attach-token-0123456789", 4),
+                new ControlMessage.Hello(2, null, null, 0, new ControlMessage.Resume(SESSION_ID, TOKEN), null, 64),
+                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false, 60000, 10000, 4, TOKEN + "J"),
+                new ControlMessage.Join(SESSION_ID, TOKEN, 1),
+                new ControlMessage.Join(SESSION_ID, TOKEN, 63),
+                new ControlMessage.JoinOk(SESSION_ID, 3)));
         for (BindErrorCode c : BindErrorCode.values()) {
             all.add(new ControlMessage.BindErr("9", c, "detail for " + c, 3000));
         }

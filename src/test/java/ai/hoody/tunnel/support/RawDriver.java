@@ -70,6 +70,18 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
     }
 
+    /** On a {@code hoody-tunnel.v2} socket: HELLO version 2 asking for {@code shards}; returns HELLO_OK. */
+    public ControlMessage.HelloOk helloV2(int shards, ControlMessage.Resume resume) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION_V2, "raw-test-driver", "1", 100, resume, null, shards)));
+        return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
+    }
+
+    /** On a {@code hoody-tunnel.v2} socket: JOIN as shard {@code shard}; returns JOIN_OK. */
+    public ControlMessage.JoinOk join(String sessionId, String joinToken, int shard) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Join(sessionId, joinToken, shard)));
+        return (ControlMessage.JoinOk) next(ControlMessage.JoinOk.class);
+    }
+
     /** Sends BIND and returns BIND_OK or BIND_ERR. */
     public ControlMessage bind(String kind, String mode, int port, String host, boolean takeover) throws Exception {
         send(ControlCodec.encode(new ControlMessage.Bind("r" + port, kind, mode, port, host, takeover)));
@@ -117,6 +129,8 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
             case ControlMessage.Ping ignored -> "PING";
             case ControlMessage.Pong ignored -> "PONG";
             case ControlMessage.GoAway ignored -> "GOAWAY";
+            case ControlMessage.Join ignored -> "JOIN";
+            case ControlMessage.JoinOk ignored -> "JOIN_OK";
             case ControlMessage.Unknown u -> u.type();
         };
     }

@@ -28,10 +28,10 @@ public final class TestDriver implements AutoCloseable {
     private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
-    private TestDriver(URI kit, String token, List<BindSpec> specs) {
+    private TestDriver(URI kit, String token, int shards, List<BindSpec> specs) {
         PrintStream out = new PrintStream(new LineSink(events), true, StandardCharsets.UTF_8);
         // Proxies from the environment do not apply: the kit is on this machine ('' = no proxy).
-        this.runner = new DriverRunner(kit.toString(), "", token, specs, new DriverEvents(out, System.err, true));
+        this.runner = new DriverRunner(kit.toString(), "", token, shards, specs, new DriverEvents(out, System.err, true));
         Thread.ofVirtual().name("test-driver").start(() -> {
             try {
                 exit.complete(runner.run());
@@ -42,12 +42,17 @@ public final class TestDriver implements AutoCloseable {
     }
 
     public static TestDriver start(URI kit, BindSpec... specs) {
-        return new TestDriver(kit, null, List.of(specs));
+        return new TestDriver(kit, null, 1, List.of(specs));
+    }
+
+    /** A driver with {@code --shards n}: a hoody-tunnel.v2 session when n > 1. */
+    public static TestDriver startSharded(URI kit, int shards, BindSpec... specs) {
+        return new TestDriver(kit, null, shards, List.of(specs));
     }
 
     /** A driver that sends the kit's attach token. */
     public static TestDriver startWithToken(URI kit, String token, BindSpec... specs) {
-        return new TestDriver(kit, token, List.of(specs));
+        return new TestDriver(kit, token, 1, List.of(specs));
     }
 
     /** Waits for the next event named {@code name}, skipping others. */

@@ -19,5 +19,9 @@ public record SessionInfo(
         @Schema(description = "Streams open now") int activeStreams,
         @Schema(description = "Most streams the session may have open at once") int maxStreams,
         @Schema(description = "True for a hoody-tunnel.v2 (sharded) session") boolean isV2,
-        List<BindingInfo> bindings) {
+        List<BindingInfo> bindings,
+        @Schema(description = "The subprotocol the session speaks", enumeration = {"hoody-tunnel.v1", "hoody-tunnel.v2"})
+        String protocol,
+        @Schema(description = "The session's sockets joined now, primary (index 0) first; a v1 session has one")
+        List<ShardInfo> shards) {
 }

@@ -64,7 +64,10 @@ public class TunnelAdminService {
         List<SessionInfo> rows = new ArrayList<>();
         for (KitSession s : sessionsOldestFirst()) {
             rows.add(new SessionInfo(s.id(), stateOf(s), s.peerAddr(), s.connectionsGranted(), s.activeStreams(),
-                    s.maxStreams(), s.isV2(), bindingsOf(s)));
+                    s.maxStreams(), s.isV2(), bindingsOf(s), s.protocol(), s.shards().stream()
+                    .map(h -> new ShardInfo(h.index(), h.isPrimary(), h.activeStreams(), h.bytesFromDriver(),
+                            h.bytesToDriver(), h.peerAddr()))
+                    .toList()));
         }
         return new SessionsResponse(rows);
     }

@@ -112,13 +112,19 @@ class AdminApiTest {
         assertThat(s.getMap("")).containsOnlyKeys("sessions");
         Map<String, Object> row = sessionRow(s, "sessions");
         assertThat(row).containsOnlyKeys("sessionId", "state", "peerAddr", "connectionsGranted", "activeStreams",
-                "maxStreams", "isV2", "bindings");
+                "maxStreams", "isV2", "bindings", "protocol", "shards");
         assertThat(row.get("state")).isEqualTo("attached"); // orphaned and ending: SpecAgreementTest
         assertThat((String) row.get("peerAddr")).contains("127.0.0.1");
         assertThat(row.get("connectionsGranted")).isEqualTo(0);
         assertThat(row.get("activeStreams")).isEqualTo(0);
         assertThat(row.get("maxStreams")).isEqualTo(64); // what the HELLO asked for, under the kit's cap
         assertThat(row.get("isV2")).isEqualTo(false);
+        assertThat(row.get("protocol")).isEqualTo("hoody-tunnel.v1");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> shards = (List<Map<String, Object>>) row.get("shards");
+        assertThat(shards).as("a v1 session is one primary socket").hasSize(1);
+        assertThat(shards.getFirst()).containsOnlyKeys("index", "primary", "activeStreams", "bytesIn", "bytesOut", "peerAddr")
+                .containsEntry("index", 0).containsEntry("primary", true).containsEntry("activeStreams", 0);
         assertThat(row.get("bindings")).isEqualTo(List.of(bindingInfo(expose), bindingInfo(pull)));
     }
 
