@@ -11,6 +11,7 @@ import io.vertx.core.buffer.Buffer;
 import org.jboss.logging.Logger;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * One driver WebSocket on the kit, from the upgrade to its close: it owns the handshake — the pre-auth slot, the HELLO
@@ -174,7 +175,7 @@ final class DriverSocket {
         leavePreAuth();
         String address = ws.handshakeRequest().remoteAddress();
         if (hello.resume() != null) {
-            connection = resume(hello.resume(), address);
+            connection = resume(hello.resume(), address, hello.features());
             if (connection != null) {
                 return;
             }
@@ -191,7 +192,7 @@ final class DriverSocket {
         int cap = kit.config.maxStreamsPerSession();
         int maxStreams = hello.maxStreams() == 0 ? cap : Math.min(hello.maxStreams(), cap);
         KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(), address, peer,
-                maxStreams, wire, kit);
+                maxStreams, wire, hello.features(), kit);
         kit.sessions.add(created);
         connection = created.connection();
         LOG.infof("session %s opened by %s (%s %s), maxStreams %d", created.id(), address, hello.clientName(),
@@ -202,14 +203,14 @@ final class DriverSocket {
      * Re-attaches this socket to the session named in HELLO.resume when the token matches. The session id alone
      * never resumes; a refused resume gets a new session (HELLO_OK.resumed false) so the driver can re-bind.
      */
-    private TunnelConnection resume(ControlMessage.Resume resume, String peer) {
+    private TunnelConnection resume(ControlMessage.Resume resume, String peer, List<String> driverFeatures) {
         KitSession s = kit.sessions.find(resume.sessionId()).orElse(null);
         if (s == null || !s.tokenMatches(resume.token())) {
             kit.metrics.resumeRefused();
             LOG.infof("resume of session %s refused: %s", resume.sessionId(), s == null ? "no such session" : "wrong token");
             return null;
         }
-        return s.attach(wire, peer);
+        return s.attach(wire, peer, driverFeatures);
     }
 
     private void leavePreAuth() {

@@ -109,20 +109,24 @@ public final class KitSession implements TunnelConnection.Handler {
      * is visible to anyone else.
      */
     static KitSession open(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, WireSocket socket,
-                           KitContext kit) {
+                           List<String> driverFeatures, KitContext kit) {
         KitSession s = new KitSession(id, resumeToken, peerAddr, peerKey, maxStreams, kit);
-        s.connection = s.connect(socket, false);
+        s.connection = s.connect(socket, false, driverFeatures);
         return s;
     }
 
-    /** A connection for this session on {@code socket}, HELLO_OK already queued on it. */
-    private TunnelConnection connect(WireSocket socket, boolean resumed) {
-        TunnelConnection c = TunnelConnection.kit(id, socket, this, kit.config.streamWindow(), maxStreams, memory,
-                muxListener, kit.writerLimits);
+    /**
+     * A connection for this session on {@code socket}, HELLO_OK already queued on it, confirming those of the
+     * driver's HELLO features this kit uses on it.
+     */
+    private TunnelConnection connect(WireSocket socket, boolean resumed, List<String> driverFeatures) {
         KitConfig config = kit.config;
+        boolean earlyData = config.earlyData() && driverFeatures.contains(Protocol.FEATURE_EARLY_DATA);
+        TunnelConnection c = TunnelConnection.kit(id, socket, this, config.streamWindow(), maxStreams, memory,
+                muxListener, kit.writerLimits, earlyData);
         c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, config.heartbeatInterval().toMillis(),
                 config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed, config.heartbeatTimeout().toMillis(),
-                config.openTimeout().toMillis()));
+                config.openTimeout().toMillis(), earlyData ? List.of(Protocol.FEATURE_EARLY_DATA) : List.of()));
         return c;
     }
 
@@ -317,7 +321,7 @@ public final class KitSession implements TunnelConnection.Handler {
      *
      * @return the new connection, or null when the session can no longer be resumed
      */
-    TunnelConnection attach(WireSocket socket, String newPeer) {
+    TunnelConnection attach(WireSocket socket, String newPeer, List<String> driverFeatures) {
         TunnelConnection old;
         TunnelConnection fresh;
         synchronized (this) {
@@ -325,7 +329,7 @@ public final class KitSession implements TunnelConnection.Handler {
                 return null;
             }
             old = connection;
-            fresh = connect(socket, true);
+            fresh = connect(socket, true, driverFeatures);
             for (ControlMessage.BindRevoked r : lostWhileParked) {
                 fresh.send(r);
             }

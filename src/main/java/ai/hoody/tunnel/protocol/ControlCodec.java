@@ -7,7 +7,11 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * JSON form of control messages (docs/PROTOCOL.md §3). Written by hand against Jackson's tree model, not data
@@ -51,12 +55,16 @@ public final class ControlCodec {
                 if (h.token() != null) {
                     o.put("token", h.token());
                 }
+                putFeatures(o, h.features());
             }
-            case ControlMessage.HelloOk h -> o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
-                    .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
-                    .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("heartbeatTimeoutMs", h.heartbeatTimeoutMs())
-                    .put("openTimeoutMs", h.openTimeoutMs()).put("streamWindow", h.streamWindow())
-                    .put("maxDataBytes", h.maxDataBytes()).put("resumed", h.resumed());
+            case ControlMessage.HelloOk h -> {
+                o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
+                        .put("resumeToken", h.resumeToken()).put("maxStreams", h.maxStreams())
+                        .put("heartbeatIntervalMs", h.heartbeatIntervalMs()).put("heartbeatTimeoutMs", h.heartbeatTimeoutMs())
+                        .put("openTimeoutMs", h.openTimeoutMs()).put("streamWindow", h.streamWindow())
+                        .put("maxDataBytes", h.maxDataBytes()).put("resumed", h.resumed());
+                putFeatures(o, h.features());
+            }
             case ControlMessage.Bind b -> {
                 o.put("type", "BIND").put("ref", b.ref()).put("kind", b.kind()).put("mode", b.mode()).put("port", b.port());
                 if (b.host() != null) {
@@ -109,13 +117,13 @@ public final class ControlCodec {
                 }
                 int maxStreams = integer(o, "maxStreams", 0, 0, Integer.MAX_VALUE);
                 yield new ControlMessage.Hello(integer(o, "version", -1, 1, 255), string(client, "name", false),
-                        string(client, "version", false), maxStreams, resume, string(o, "token", false));
+                        string(client, "version", false), maxStreams, resume, string(o, "token", false), features(o));
             }
             case "HELLO_OK" -> new ControlMessage.HelloOk(string(o, "sessionId", true), string(o, "resumeToken", true),
                     integer(o, "maxStreams", -1, 1, Integer.MAX_VALUE), longInt(o, "heartbeatIntervalMs"),
                     integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
                     integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
-                    optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"));
+                    optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"), features(o));
             case "BIND" -> new ControlMessage.Bind(string(o, "ref", false), string(o, "kind", true),
                     string(o, "mode", true), integer(o, "port", -1, 0, 65535), string(o, "host", false),
                     bool(o, "takeover"));
@@ -132,6 +140,36 @@ public final class ControlCodec {
             case "GOAWAY" -> new ControlMessage.GoAway(goAwayCode(string(o, "code", true)), string(o, "message", false));
             default -> new ControlMessage.Unknown(type);
         };
+    }
+
+    /** Written only when there is one: a message without features reads the same to any version. */
+    private static void putFeatures(ObjectNode o, List<String> features) {
+        if (!features.isEmpty()) {
+            ArrayNode a = o.putArray("features");
+            features.forEach(a::add);
+        }
+    }
+
+    /**
+     * HELLO/HELLO_OK {@code features}: absent or null is none; otherwise an array of at most {@link Protocol#MAX_FEATURES}
+     * strings. Names this version does not know are kept (a receiver ignores them).
+     */
+    private static List<String> features(JsonNode o) throws MalformedMessageException {
+        JsonNode v = o.path("features");
+        if (v.isMissingNode() || v.isNull()) {
+            return List.of();
+        }
+        if (!v.isArray() || v.size() > Protocol.MAX_FEATURES) {
+            throw new MalformedMessageException("field 'features' must be an array of at most " + Protocol.MAX_FEATURES + " strings");
+        }
+        List<String> names = new ArrayList<>(v.size());
+        for (JsonNode name : v) {
+            if (!name.isTextual()) {
+                throw new MalformedMessageException("field 'features' must be an array of at most " + Protocol.MAX_FEATURES + " strings");
+            }
+            names.add(name.textValue());
+        }
+        return names;
     }
 
     private static String string(JsonNode o, String field, boolean required) throws MalformedMessageException {

@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.protocol;
 
+import java.util.List;
+
 /**
  * Control messages: JSON text WebSocket messages with a {@code type} field (docs/PROTOCOL.md §3).
  * {@link ControlCodec} maps them to and from JSON.
@@ -16,28 +18,51 @@ public sealed interface ControlMessage {
 
     /**
      * Driver → kit, first message of every socket. {@code token} is the kit's attach secret, when it has one (null:
-     * none sent).
+     * none sent). {@code features} names the optional behaviours the driver supports ({@link Protocol#FEATURE_EARLY_DATA});
+     * never null.
      */
-    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token)
-            implements ControlMessage {
-        /** A HELLO without an attach token. */
+    record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token,
+                 List<String> features) implements ControlMessage {
+        public Hello {
+            features = features == null ? List.of() : List.copyOf(features);
+        }
+
+        /** A HELLO announcing no feature. */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token) {
+            this(version, clientName, clientVersion, maxStreams, resume, token, List.of());
+        }
+
+        /** A HELLO without an attach token, announcing no feature. */
         public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) {
-            this(version, clientName, clientVersion, maxStreams, resume, null);
+            this(version, clientName, clientVersion, maxStreams, resume, null, List.of());
         }
 
         @Override
         public String toString() { // the token is a secret: never in a log line
             return "Hello[version=" + version + ", client=" + clientName + " " + clientVersion + ", maxStreams=" + maxStreams
-                    + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***") + "]";
+                    + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***")
+                    + ", features=" + features + "]";
         }
     }
 
     /**
      * Kit → driver: the session is open. {@code heartbeatTimeoutMs} and {@code openTimeoutMs} tell a driver how long
      * the kit waits for a sign of life and for OPEN_OK; 0 means not announced (a kit older than these fields).
+     * {@code features} are those of the HELLO's features the kit will use on this socket; never null.
      */
     record HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
-                   int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) implements ControlMessage {
+                   int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs, List<String> features)
+            implements ControlMessage {
+        public HelloOk {
+            features = features == null ? List.of() : List.copyOf(features);
+        }
+
+        /** A HELLO_OK confirming no feature. */
+        public HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
+                       int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) {
+            this(sessionId, resumeToken, maxStreams, heartbeatIntervalMs, streamWindow, maxDataBytes, resumed,
+                    heartbeatTimeoutMs, openTimeoutMs, List.of());
+        }
     }
 
     /** Driver → kit: asks for a listener. {@code ref} is echoed in the answer so a driver can match it. */

@@ -11,6 +11,14 @@ public final class Protocol {
     /** The {@code version} a v1 HELLO carries. */
     public static final int VERSION = 1;
 
+    /**
+     * HELLO/HELLO_OK feature: the kit may send a visitor's first bytes (DATA, and FIN) right after OPEN, before
+     * OPEN_OK (docs/PROTOCOL.md §4.1).
+     */
+    public static final String FEATURE_EARLY_DATA = "early-data";
+    /** Most entries a {@code features} array may have. */
+    public static final int MAX_FEATURES = 64;
+
     /** WebSocket close codes (RFC 6455 §7.4.1) and what they mean here. */
     public static final int CLOSE_NORMAL = 1000;
     public static final int CLOSE_GOING_AWAY = 1001;
