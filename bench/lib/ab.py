@@ -10,6 +10,8 @@ build the changed tree elsewhere and compare its jar with the current one.
       --variant 'win1m|target/quarkus-app/quarkus-run.jar|-Dhoody.tunnel.stream-window=1048576|'
 
 A variant is NAME|JAR|KIT_JVM_FLAGS|DRIVER_JVM_FLAGS. Prints one line per measurement and a median table.
+--only-close measures only new connections (wrk -c50, Connection: close), e.g. for
+--variant 'early|JAR||' --variant 'noearly|JAR|-Dhoody.tunnel.early-data=false|'.
 Uses the same helpers as bench.py (iperf3, nginx, free ports, cleanup)."""
 import argparse
 import os
@@ -39,11 +41,19 @@ class AB(bench.Bench):
         dp.wait_bound()
         de.wait_bound()
         w = self.args.warmup_secs
+        pids = [kit.pid, dp.pid]  # whole process trees (bench.CpuMeter)
+        if self.args.only_close:
+            self.wrk(eport, 50, secs=w, close=True)
+            self.close_workloads(name, kit, de, eport, (True,))
+            bench.log(f"{name}: close50 {[round(x) for x in self.data[name + '.close50'][-self.args.reps:]]} "
+                      f"µs/req {[round(x, 1) for x in self.data[name + '.close50.cpu_us'][-self.args.reps:]]}")
+            for p in (dp, de, kit):
+                self.drop(p)
+            return
         self.iperf3(pport, 1, secs=w)
         self.iperf3(pport, 8, secs=2)
         self.wrk(eport, 50, secs=w)
         self.wrk(eport, 50, secs=2, close=True)
-        pids = [kit.pid, dp.pid]  # whole process trees (bench.CpuMeter)
         for _ in range(self.args.reps):
             (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1))
             self.rec(f"{name}.p1", g)
@@ -54,19 +64,23 @@ class AB(bench.Bench):
             (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
             self.rec(f"{name}.p1R", g)
             self.rec(f"{name}.p1R.cpu_per_gb", cpu / (nbytes / 1e9))
-        for close in (False, True):
-            key = f"{name}.{'close50' if close else 'c50'}"
-            for _ in range(self.args.reps):
-                v, cpu, _ = self.with_cpu([kit.pid, de.pid], lambda: self.wrk(eport, 50, close=close))
-                self.rec(key, v["rps"])
-                self.rec(key + ".p99_ms", v["p99_us"] / 1000)
-                self.rec(key + ".cpu_us", cpu / max(v["requests"], 1) * 1e6)
+        self.close_workloads(name, kit, de, eport, (False, True))
         bench.log(f"{name}: p1 {self.data[name + '.p1'][-self.args.reps:]} p8 {self.data[name + '.p8'][-1]:.2f} "
                   f"p1R {[round(x, 2) for x in self.data[name + '.p1R'][-self.args.reps:]]} "
                   f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]} "
                   f"close50 {[round(x) for x in self.data[name + '.close50'][-self.args.reps:]]}")
         for p in (dp, de, kit):
             self.drop(p)
+
+    def close_workloads(self, name, kit, de, eport, closes):
+        """wrk -c50 through EXPOSE, keep-alive and/or Connection: close; CPU of kit + expose driver per request."""
+        for close in closes:
+            key = f"{name}.{'close50' if close else 'c50'}"
+            for _ in range(self.args.reps):
+                v, cpu, _ = self.with_cpu([kit.pid, de.pid], lambda: self.wrk(eport, 50, close=close))
+                self.rec(key, v["rps"])
+                self.rec(key + ".p99_ms", v["p99_us"] / 1000)
+                self.rec(key + ".cpu_us", cpu / max(v["requests"], 1) * 1e6)
 
 
 def main():
@@ -77,6 +91,8 @@ def main():
     ap.add_argument("--secs", type=int, default=4)
     ap.add_argument("--warmup-secs", type=int, default=8)
     ap.add_argument("--download-mib", type=int, default=16)
+    ap.add_argument("--only-close", action="store_true",
+                    help="only wrk -c50 with Connection: close (new connections), no iperf3 or keep-alive")
     args = ap.parse_args()
     b = AB(args)
     variants = [v.split("|") for v in args.variant]

@@ -359,8 +359,11 @@ public final class DriverSession {
         private Outcome serve() throws InterruptedException {
             ControlMessage.Resume resume = sessionId == null ? null : new ControlMessage.Resume(sessionId, resumeToken);
             boolean v2 = settings.shards() > 1;
+            // early-data: the kit may send a visitor's first bytes before our OPEN_OK; the stream holds them within its
+            // window until the target is connected (TargetConnection), and a failed connect's RESET drops them.
             connection.send(new ControlMessage.Hello(v2 ? Protocol.VERSION_V2 : Protocol.VERSION, "hoody-tunnel-driver",
-                    Version.VERSION, MAX_STREAMS, resume, settings.token(), v2 ? settings.shards() : 0));
+                    Version.VERSION, MAX_STREAMS, resume, settings.token(), v2 ? settings.shards() : 0,
+                    List.of(Protocol.FEATURE_EARLY_DATA)));
             ControlMessage.HelloOk ok;
             try {
                 ok = helloOk.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

@@ -43,7 +43,8 @@ final class TargetConnection implements StreamTarget {
             return;
         }
         stream.accept();
-        Splice.run(stream, socket);
+        // Bytes the kit sent before OPEN_OK (early data) wait in the stream: this thread writes them first.
+        Splice.runDeliveringFirst(stream, socket);
     }
 
     @Override

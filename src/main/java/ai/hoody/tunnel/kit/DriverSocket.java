@@ -11,6 +11,7 @@ import io.vertx.core.buffer.Buffer;
 import org.jboss.logging.Logger;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * One driver WebSocket on the kit, from the upgrade to its close: it owns the handshake — the pre-auth slot, the HELLO
@@ -179,7 +180,7 @@ final class DriverSocket {
         leavePreAuth();
         String address = ws.handshakeRequest().remoteAddress();
         if (hello.resume() != null) {
-            connection = resume(hello.resume(), address);
+            connection = resume(hello.resume(), address, hello.features());
             if (connection != null) {
                 return;
             }
@@ -198,7 +199,7 @@ final class DriverSocket {
         // v2: HELLO.shards (absent: 1) cut to the kit's cap; the primary counts as one.
         int shards = v2 ? Math.clamp(hello.shards(), 1, Math.clamp(kit.config.v2MaxShards(), 1, Protocol.MAX_SHARDS)) : 1;
         KitSession created = KitSession.open(kit.sessions.newSessionId(), kit.sessions.newResumeToken(),
-                v2 ? kit.sessions.newJoinToken() : null, shards, address, peer, maxStreams, wire, kit);
+                v2 ? kit.sessions.newJoinToken() : null, shards, address, peer, maxStreams, wire, hello.features(), kit);
         kit.sessions.add(created);
         connection = created.connection();
         LOG.infof("session %s opened by %s (%s %s, %s, %d shards), maxStreams %d", created.id(), address, hello.clientName(),
@@ -252,7 +253,7 @@ final class DriverSocket {
      * Re-attaches this socket to the session named in HELLO.resume when the token matches. The session id alone
      * never resumes; a refused resume gets a new session (HELLO_OK.resumed false) so the driver can re-bind.
      */
-    private TunnelConnection resume(ControlMessage.Resume resume, String peer) {
+    private TunnelConnection resume(ControlMessage.Resume resume, String peer, List<String> driverFeatures) {
         KitSession s = kit.sessions.find(resume.sessionId()).orElse(null);
         if (s == null || !s.tokenMatches(resume.token()) || !s.protocol().equals(ws.subprotocol())) {
             kit.metrics.resumeRefused();
@@ -260,7 +261,7 @@ final class DriverSocket {
                     : !s.tokenMatches(resume.token()) ? "wrong token" : "it is a " + s.protocol() + " session");
             return null;
         }
-        return s.attach(wire, peer);
+        return s.attach(wire, peer, driverFeatures);
     }
 
     private void leavePreAuth() {

@@ -130,6 +130,13 @@ public interface KitConfig {
     @WithDefault("10s")
     Duration openTimeout();
 
+    /**
+     * Send a visitor's first bytes right after OPEN, before OPEN_OK, to drivers that announce the {@code early-data}
+     * feature in HELLO (docs/PROTOCOL.md §4.1). Off: every driver is served as one without the feature.
+     */
+    @WithDefault("true")
+    boolean earlyData();
+
     /** Interface EXPOSE listeners bind; {@code *} means every interface (IPv4 and IPv6). */
     @WithDefault("*")
     String exposeHost();

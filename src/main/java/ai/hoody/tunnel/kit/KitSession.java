@@ -80,6 +80,8 @@ public final class KitSession implements TunnelConnection.Handler {
 
     private volatile State state = State.ATTACHED;
     private volatile TunnelConnection connection;
+    /** Whether the driver's streams take DATA before OPEN_OK (early-data, confirmed in the last HELLO_OK); all shards. */
+    private volatile boolean earlyData;
     private volatile String peerAddr;
     private long orphanedNanos;
     private volatile long idleSinceNanos = System.nanoTime();
@@ -106,8 +108,8 @@ public final class KitSession implements TunnelConnection.Handler {
      * is visible to anyone else.
      */
     static KitSession open(String id, String resumeToken, String peerAddr, String peerKey, int maxStreams, WireSocket socket,
-                           KitContext kit) {
-        return open(id, resumeToken, null, 1, peerAddr, peerKey, maxStreams, socket, kit);
+                           List<String> driverFeatures, KitContext kit) {
+        return open(id, resumeToken, null, 1, peerAddr, peerKey, maxStreams, socket, driverFeatures, kit);
     }
 
     /**
@@ -115,24 +117,35 @@ public final class KitSession implements TunnelConnection.Handler {
      * included) granted in its HELLO_OK.
      */
     static KitSession open(String id, String resumeToken, String joinToken, int shardCount, String peerAddr, String peerKey,
-                           int maxStreams, WireSocket socket, KitContext kit) {
+                           int maxStreams, WireSocket socket, List<String> driverFeatures, KitContext kit) {
         KitSession s = new KitSession(id, resumeToken, joinToken, shardCount, peerAddr, peerKey, maxStreams, kit);
-        s.connection = s.connect(socket, peerAddr, false);
+        s.connection = s.connect(socket, peerAddr, false, driverFeatures);
         return s;
     }
 
-    /** A primary connection for this session on {@code socket}, HELLO_OK already queued on it; shard 0 set. */
-    private TunnelConnection connect(WireSocket socket, String peer, boolean resumed) {
+    /**
+     * A primary connection for this session on {@code socket}, HELLO_OK already queued on it, confirming those of the
+     * driver's HELLO features this kit uses on the session (its secondaries use them too); shard 0 set.
+     */
+    private TunnelConnection connect(WireSocket socket, String peer, boolean resumed, List<String> driverFeatures) {
         KitShard shard = new KitShard(0, peer);
-        TunnelConnection c = TunnelConnection.kit(id, socket, this, kit.config.streamWindow(), maxStreams, memory,
-                shard.listener(kit.metrics), kit.writerLimits);
-        shard.connectedAs(c);
         KitConfig config = kit.config;
+        boolean earlyData = config.earlyData() && driverFeatures.contains(Protocol.FEATURE_EARLY_DATA);
+        TunnelConnection c = TunnelConnection.kit(id, socket, this, config.streamWindow(), maxStreams, memory,
+                shard.listener(kit.metrics), kit.writerLimits, earlyData);
+        shard.connectedAs(c);
         c.send(new ControlMessage.HelloOk(id, resumeToken, maxStreams, config.heartbeatInterval().toMillis(),
                 config.streamWindow(), FrameCodec.MAX_DATA_BYTES, resumed, config.heartbeatTimeout().toMillis(),
-                config.openTimeout().toMillis(), isV2() ? shards.length : 0, joinToken));
+                config.openTimeout().toMillis(), isV2() ? shards.length : 0, joinToken,
+                earlyData ? List.of(Protocol.FEATURE_EARLY_DATA) : List.of()));
+        this.earlyData = earlyData;
         shards[0] = shard;
         return c;
+    }
+
+    /** Whether the driver takes a stream's first bytes before its OPEN_OK (early-data, PROTOCOL.md §4.1), on every shard. */
+    boolean earlyData() {
+        return earlyData;
     }
 
     // --- v2 shards ---
@@ -172,7 +185,7 @@ public final class KitSession implements TunnelConnection.Handler {
     TunnelConnection join(int index, WireSocket socket, String peer) {
         KitShard shard = new KitShard(index, peer);
         TunnelConnection c = TunnelConnection.kit(id + "/" + index, socket, this, kit.config.streamWindow(), maxStreams,
-                memory, shard.listener(kit.metrics), kit.writerLimits);
+                memory, shard.listener(kit.metrics), kit.writerLimits, earlyData);
         shard.connectedAs(c);
         c.send(new ControlMessage.JoinOk(id, index));
         KitShard replaced;
@@ -551,7 +564,7 @@ public final class KitSession implements TunnelConnection.Handler {
      *
      * @return the new connection, or null when the session can no longer be resumed
      */
-    TunnelConnection attach(WireSocket socket, String newPeer) {
+    TunnelConnection attach(WireSocket socket, String newPeer, List<String> driverFeatures) {
         TunnelConnection old;
         TunnelConnection fresh;
         List<KitShard> secondaries;
@@ -561,7 +574,7 @@ public final class KitSession implements TunnelConnection.Handler {
             }
             old = connection;
             secondaries = takeSecondaries();
-            fresh = connect(socket, newPeer, true);
+            fresh = connect(socket, newPeer, true, driverFeatures);
             for (ControlMessage.BindRevoked r : lostWhileParked) {
                 fresh.send(r);
             }

@@ -4,11 +4,15 @@ import ai.hoody.tunnel.mux.MuxStream;
 import ai.hoody.tunnel.mux.Splice;
 import ai.hoody.tunnel.mux.StreamResetException;
 import ai.hoody.tunnel.protocol.BindMode;
+import ai.hoody.tunnel.protocol.FrameCodec;
 import ai.hoody.tunnel.protocol.ResetCode;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
+import java.util.Arrays;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -53,26 +57,47 @@ final class VisitorConnection implements Runnable {
 
     private void forward() throws VisitorRefusedException, InterruptedException {
         String origin = socket.getRemoteSocketAddress().toString();
-        MuxStream stream = open(origin);
         try {
             socket.setTcpNoDelay(true);
         } catch (SocketException e) {
             LOG.tracef("visitor on port %d left before its stream opened", binding.port());
         }
+        MuxStream stream = open(origin);
         Splice.run(stream, socket);
     }
 
     /**
-     * Opens the stream and waits for the driver to accept it. Nothing was read from the visitor yet, so a stream reset
-     * before OPEN_OK for a reason that is not the driver's answer — the port changed hands (takeover), or the session
-     * moved to a new socket (resume) — is simply tried again with whoever serves the port now.
+     * Opens the stream and waits for the driver to accept it. Nothing was written to the visitor yet, so a stream
+     * reset before OPEN_OK for a reason that is not the driver's answer — the port changed hands (takeover), or the
+     * session moved to a new socket (resume) — is simply tried again with whoever serves the port now.
+     *
+     * <p>Early data (PROTOCOL.md §4.1): when the driver takes it, the visitor's first bytes — one read of what it has
+     * sent by then, at most one DATA frame — go as soon as they are there, right after OPEN, instead of after OPEN_OK: a
+     * round trip sooner. They are kept until OPEN_OK, so a retry sends them again on the new stream (after its OPEN_OK
+     * if the new owner's driver does not take early data). A visitor that sends nothing before OPEN_OK (a protocol
+     * where the server speaks first) is served as before.
      */
     private MuxStream open(String origin) throws VisitorRefusedException, InterruptedException {
+        byte[] first = NOTHING;
+        long timeout = kit.config.openTimeout().toNanos();
         while (true) {
             KitSession session = binding.session();
             MuxStream stream = session.openStream(binding, origin);
+            long deadline = System.nanoTime() + timeout;
             try {
-                stream.awaitOpened(kit.config.openTimeout());
+                boolean early = session.earlyData();
+                if (early && first.length == 0) {
+                    first = firstBytesBeforeOpenOk(stream, deadline);
+                }
+                if (early) {
+                    send(stream, first);
+                }
+                if (!stream.awaitOpened(deadline - System.nanoTime())) {
+                    throw new TimeoutException("no OPEN_OK within " + kit.config.openTimeout().toMillis() + " ms");
+                }
+                if (!early) {
+                    send(stream, first); // read for an earlier owner that took early data
+                }
                 return stream;
             } catch (TimeoutException e) {
                 stream.reset(ResetCode.OPEN_TIMEOUT, e.getMessage());
@@ -97,6 +122,55 @@ final class VisitorConnection implements Runnable {
             }
         }
     }
+
+    /** First look after {@value #FIRST_LOOK_NANOS} ns, then twice as late each time, up to {@value #LAST_LOOK_NANOS}. */
+    private static final long FIRST_LOOK_NANOS = 1_000_000;
+    private static final long LAST_LOOK_NANOS = 64_000_000;
+
+    /**
+     * Waits for whichever comes first: bytes from the visitor (returned, read without blocking) or OPEN_OK (nothing
+     * returned). A socket cannot be waited on together with the stream, so the wait on OPEN_OK is cut into slices
+     * (1 ms, then doubling up to 64 ms) with a look at the socket between them: a silent visitor costs a few wake-ups,
+     * not a thread.
+     */
+    private byte[] firstBytesBeforeOpenOk(MuxStream stream, long deadline) throws StreamResetException, InterruptedException {
+        long slice = FIRST_LOOK_NANOS;
+        while (true) {
+            byte[] b = readWhatIsThere();
+            if (b.length > 0) {
+                return b;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || stream.awaitOpened(Math.min(slice, left))) {
+                return NOTHING; // opened with nothing sent yet, or the open timeout is up
+            }
+            slice = Math.min(slice * 2, LAST_LOOK_NANOS);
+        }
+    }
+
+    /** What the visitor has sent so far, read without waiting (an empty array when nothing is there yet). */
+    private byte[] readWhatIsThere() {
+        try {
+            InputStream in = socket.getInputStream();
+            int ready = Math.min(in.available(), FrameCodec.MAX_DATA_BYTES);
+            if (ready <= 0) {
+                return NOTHING;
+            }
+            byte[] b = new byte[ready];
+            int n = in.read(b); // does not block: the bytes are there
+            return n == ready ? b : n <= 0 ? NOTHING : Arrays.copyOf(b, n);
+        } catch (IOException e) {
+            return NOTHING; // the visitor is gone; the splice finds out and resets the stream
+        }
+    }
+
+    private static void send(MuxStream stream, byte[] first) throws StreamResetException, InterruptedException {
+        if (first.length > 0) {
+            stream.write(first, 0, first.length);
+        }
+    }
+
+    private static final byte[] NOTHING = new byte[0];
 
     private void refuse(VisitorRefusedException e) {
         kit.metrics.visitorRefused(e.status);

@@ -109,17 +109,23 @@ public final class MuxStream {
 
     /** Kit side: waits for the driver's OPEN_OK. */
     public void awaitOpened(Duration timeout) throws StreamResetException, TimeoutException, InterruptedException {
-        long nanos = timeout.toNanos();
+        if (!awaitOpened(timeout.toNanos())) {
+            throw new TimeoutException("no OPEN_OK within " + timeout.toMillis() + " ms");
+        }
+    }
+
+    /** Kit side: waits up to {@code nanos} for the driver's OPEN_OK; false if it has not come by then. */
+    public boolean awaitOpened(long nanos) throws StreamResetException, InterruptedException {
         lock.lock();
         try {
             while (true) {
                 // Reset wins over OPEN_OK: a stream reset before its caller saw it opened never carries bytes.
                 throwIfReset();
                 if (opened) {
-                    return;
+                    return true;
                 }
                 if (nanos <= 0) {
-                    throw new TimeoutException("no OPEN_OK within " + timeout.toMillis() + " ms");
+                    return false;
                 }
                 nanos = changed.awaitNanos(nanos);
             }

@@ -24,14 +24,34 @@ public final class Splice {
     private Splice() {
     }
 
-    /** Blocks until both directions are done; always closes the socket (a TCP reset unless the stream finished). */
+    /**
+     * Blocks until both directions are done; always closes the socket (a TCP reset unless the stream finished). The
+     * calling thread reads the socket, a new one writes it: for a socket whose peer speaks first (a visitor).
+     */
     public static void run(MuxStream stream, Socket socket) {
+        splice(stream, socket, true);
+    }
+
+    /**
+     * As {@link #run}, but the calling thread writes the socket and a new one reads it: what the stream already holds
+     * (early data the kit sent before OPEN_OK) goes to a freshly connected target at once, with no hand-off to another
+     * thread first.
+     */
+    public static void runDeliveringFirst(MuxStream stream, Socket socket) {
+        splice(stream, socket, false);
+    }
+
+    private static void splice(MuxStream stream, Socket socket, boolean callerReads) {
         stream.onAbort(() -> abort(socket));
-        Thread outbound = Thread.ofVirtual().name("stream-" + stream.id() + "-to-socket")
-                .start(() -> streamToSocket(stream, socket));
+        Thread other = Thread.ofVirtual().name(callerReads ? "stream-" + stream.id() + "-to-socket" : "stream-" + stream.id() + "-from-socket")
+                .start(callerReads ? () -> streamToSocket(stream, socket) : () -> socketToStream(stream, socket));
         try {
-            socketToStream(stream, socket);
-            outbound.join();
+            if (callerReads) {
+                socketToStream(stream, socket);
+            } else {
+                streamToSocket(stream, socket);
+            }
+            other.join();
         } catch (InterruptedException e) {
             stream.reset(ResetCode.CANCEL, "shutting down");
             Thread.currentThread().interrupt();
@@ -49,7 +69,7 @@ public final class Splice {
      * read, up to a DATA frame) while the socket keeps filling them, shrinking back when it does not: an idle or
      * interactive stream holds a small array, a bulk one reads whole frames.
      */
-    private static void socketToStream(MuxStream stream, Socket socket) throws InterruptedException {
+    private static void socketToStream(MuxStream stream, Socket socket) {
         int wanted = MuxStream.SMALL_READ_BYTES;
         try {
             InputStream in = socket.getInputStream();
@@ -76,6 +96,9 @@ public final class Splice {
         } catch (IOException e) {
             // The socket broke, or the abort hook closed it after a reset; the stream must not outlive it.
             stream.reset(ResetCode.CANCEL, "socket closed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            stream.reset(ResetCode.CANCEL, "shutting down");
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -57,10 +57,14 @@ public final class TunnelConnection {
     private volatile boolean goAwayReceived;
     private volatile boolean goAwaySent;
     private volatile String closeReason;
+    /** Kit side: the driver announced, and the kit confirmed, the {@code early-data} feature on this socket. */
+    private final boolean earlyData;
 
     private TunnelConnection(String name, Role role, WireSocket socket, Handler handler, MemoryAccount memory,
-                             MuxListener listener, Multiplexer.OpenHandler openHandler, FrameWriter.Limits limits) {
+                             MuxListener listener, Multiplexer.OpenHandler openHandler, FrameWriter.Limits limits,
+                             boolean earlyData) {
         this.name = name;
+        this.earlyData = earlyData;
         this.role = role;
         this.socket = socket;
         this.handler = handler;
@@ -70,10 +74,15 @@ public final class TunnelConnection {
         this.writer = new FrameWriter(name, socket, limits, memory, this::writerFailed);
     }
 
-    /** The kit's end: ready at once; HELLO_OK must be the first thing sent on it. */
+    /**
+     * The kit's end: ready at once; HELLO_OK must be the first thing sent on it.
+     *
+     * @param earlyData whether the driver takes DATA and FIN before its OPEN_OK on this socket (PROTOCOL.md §4.1)
+     */
     public static TunnelConnection kit(String name, WireSocket socket, Handler handler, int streamWindow, int maxStreams,
-                                       MemoryAccount memory, MuxListener listener, FrameWriter.Limits limits) {
-        TunnelConnection c = new TunnelConnection(name, Role.KIT, socket, handler, memory, listener, null, limits);
+                                       MemoryAccount memory, MuxListener listener, FrameWriter.Limits limits,
+                                       boolean earlyData) {
+        TunnelConnection c = new TunnelConnection(name, Role.KIT, socket, handler, memory, listener, null, limits, earlyData);
         c.mux = new Multiplexer(c.writer, Role.KIT, streamWindow, streamWindow, maxStreams, null, listener, memory);
         return c;
     }
@@ -81,7 +90,12 @@ public final class TunnelConnection {
     /** The driver's end: send HELLO, then {@link #establish} when HELLO_OK arrives. */
     public static TunnelConnection driver(String name, WireSocket socket, Handler handler, Multiplexer.OpenHandler openHandler,
                                           MemoryAccount memory, MuxListener listener, FrameWriter.Limits limits) {
-        return new TunnelConnection(name, Role.DRIVER, socket, handler, memory, listener, openHandler, limits);
+        return new TunnelConnection(name, Role.DRIVER, socket, handler, memory, listener, openHandler, limits, false);
+    }
+
+    /** Kit side: a stream's first bytes may be sent before its OPEN_OK (the {@code early-data} feature). */
+    public boolean earlyData() {
+        return earlyData;
     }
 
     /**

@@ -7,7 +7,11 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * JSON form of control messages (docs/PROTOCOL.md §3). Written by hand against Jackson's tree model, not data
@@ -54,6 +58,7 @@ public final class ControlCodec {
                 if (h.shards() > 0) {
                     o.put("shards", h.shards());
                 }
+                putFeatures(o, h.features());
             }
             case ControlMessage.HelloOk h -> {
                 o.put("type", "HELLO_OK").put("sessionId", h.sessionId())
@@ -64,6 +69,7 @@ public final class ControlCodec {
                 if (h.shards() > 0) {
                     o.put("shards", h.shards()).put("joinToken", h.joinToken());
                 }
+                putFeatures(o, h.features());
             }
             case ControlMessage.Join j -> o.put("type", "JOIN").put("sessionId", j.sessionId()).put("joinToken", j.joinToken())
                     .put("shard", j.shard());
@@ -121,7 +127,7 @@ public final class ControlCodec {
                 int maxStreams = integer(o, "maxStreams", 0, 0, Integer.MAX_VALUE);
                 yield new ControlMessage.Hello(integer(o, "version", -1, 1, 255), string(client, "name", false),
                         string(client, "version", false), maxStreams, resume, string(o, "token", false),
-                        integer(o, "shards", 0, 1, Protocol.MAX_SHARDS));
+                        integer(o, "shards", 0, 1, Protocol.MAX_SHARDS), features(o));
             }
             case "HELLO_OK" -> {
                 // v2 (§12.2): joinToken belongs to shards; without shards it is a v1 HELLO_OK and the token is ignored.
@@ -132,7 +138,7 @@ public final class ControlCodec {
                         integer(o, "streamWindow", -1, FrameCodec.MAX_DATA_BYTES, Integer.MAX_VALUE),
                         integer(o, "maxDataBytes", -1, 1, Integer.MAX_VALUE), requiredBool(o, "resumed"),
                         optionalLongInt(o, "heartbeatTimeoutMs"), optionalLongInt(o, "openTimeoutMs"),
-                        shards, shards == 0 ? null : joinToken);
+                        shards, shards == 0 ? null : joinToken, features(o));
             }
             case "JOIN" -> new ControlMessage.Join(string(o, "sessionId", true), string(o, "joinToken", true),
                     integer(o, "shard", -1, 0, Protocol.MAX_SHARDS - 1));
@@ -153,6 +159,36 @@ public final class ControlCodec {
             case "GOAWAY" -> new ControlMessage.GoAway(goAwayCode(string(o, "code", true)), string(o, "message", false));
             default -> new ControlMessage.Unknown(type);
         };
+    }
+
+    /** Written only when there is one: a message without features reads the same to any version. */
+    private static void putFeatures(ObjectNode o, List<String> features) {
+        if (!features.isEmpty()) {
+            ArrayNode a = o.putArray("features");
+            features.forEach(a::add);
+        }
+    }
+
+    /**
+     * HELLO/HELLO_OK {@code features}: absent or null is none; otherwise an array of at most {@link Protocol#MAX_FEATURES}
+     * strings. Names this version does not know are kept (a receiver ignores them).
+     */
+    private static List<String> features(JsonNode o) throws MalformedMessageException {
+        JsonNode v = o.path("features");
+        if (v.isMissingNode() || v.isNull()) {
+            return List.of();
+        }
+        if (!v.isArray() || v.size() > Protocol.MAX_FEATURES) {
+            throw new MalformedMessageException("field 'features' must be an array of at most " + Protocol.MAX_FEATURES + " strings");
+        }
+        List<String> names = new ArrayList<>(v.size());
+        for (JsonNode name : v) {
+            if (!name.isTextual()) {
+                throw new MalformedMessageException("field 'features' must be an array of at most " + Protocol.MAX_FEATURES + " strings");
+            }
+            names.add(name.textValue());
+        }
+        return names;
     }
 
     private static String string(JsonNode o, String field, boolean required) throws MalformedMessageException {

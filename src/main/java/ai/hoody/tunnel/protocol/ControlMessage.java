@@ -1,5 +1,7 @@
 package ai.hoody.tunnel.protocol;
 
+import java.util.List;
+
 /**
  * Control messages: JSON text WebSocket messages with a {@code type} field (docs/PROTOCOL.md §3).
  * {@link ControlCodec} maps them to and from JSON.
@@ -16,46 +18,84 @@ public sealed interface ControlMessage {
 
     /**
      * Driver → kit, first message of every socket. {@code token} is the kit's attach secret, when it has one (null:
-     * none sent).
+     * none sent). {@code shards} is the v2 pool size asked for (0: absent, a v1 HELLO). {@code features} names the
+     * optional behaviours the driver supports ({@link Protocol#FEATURE_EARLY_DATA}); never null.
      */
     record Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token,
-                 int shards) implements ControlMessage {
-        /** A HELLO without an attach token. */
-        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) {
-            this(version, clientName, clientVersion, maxStreams, resume, null, 0);
+                 int shards, List<String> features) implements ControlMessage {
+        public Hello {
+            features = features == null ? List.of() : List.copyOf(features);
         }
 
-        /** A v1 HELLO ({@code shards} absent). */
+        /** A v1 HELLO without an attach token, announcing no feature. */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume) {
+            this(version, clientName, clientVersion, maxStreams, resume, null, 0, List.of());
+        }
+
+        /** A v1 HELLO ({@code shards} absent) announcing no feature. */
         public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token) {
-            this(version, clientName, clientVersion, maxStreams, resume, token, 0);
+            this(version, clientName, clientVersion, maxStreams, resume, token, 0, List.of());
+        }
+
+        /** A HELLO asking for {@code shards} (v2), announcing no feature. */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token,
+                     int shards) {
+            this(version, clientName, clientVersion, maxStreams, resume, token, shards, List.of());
+        }
+
+        /** A v1 HELLO announcing {@code features}. */
+        public Hello(int version, String clientName, String clientVersion, int maxStreams, Resume resume, String token,
+                     List<String> features) {
+            this(version, clientName, clientVersion, maxStreams, resume, token, 0, features);
         }
 
         @Override
         public String toString() { // the token is a secret: never in a log line
             return "Hello[version=" + version + ", client=" + clientName + " " + clientVersion + ", maxStreams=" + maxStreams
                     + ", resume=" + (resume == null ? "null" : resume.sessionId()) + ", token=" + (token == null ? "none" : "***")
-                    + ", shards=" + shards + "]";
+                    + ", shards=" + shards + ", features=" + features + "]";
         }
     }
 
     /**
      * Kit → driver: the session is open. {@code heartbeatTimeoutMs} and {@code openTimeoutMs} tell a driver how long
      * the kit waits for a sign of life and for OPEN_OK; 0 means not announced (a kit older than these fields).
+     * {@code shards} and {@code joinToken} grant a v2 pool (0 and null for v1). {@code features} are those of the
+     * HELLO's features the kit will use on this session; never null.
      */
     record HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
                    int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs, int shards,
-                   String joinToken) implements ControlMessage {
-        /** A v1 HELLO_OK: no shards, no join token. */
+                   String joinToken, List<String> features) implements ControlMessage {
+        public HelloOk {
+            features = features == null ? List.of() : List.copyOf(features);
+        }
+
+        /** A v1 HELLO_OK: no shards, no join token, no feature. */
         public HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
                        int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs) {
             this(sessionId, resumeToken, maxStreams, heartbeatIntervalMs, streamWindow, maxDataBytes, resumed,
-                    heartbeatTimeoutMs, openTimeoutMs, 0, null);
+                    heartbeatTimeoutMs, openTimeoutMs, 0, null, List.of());
+        }
+
+        /** A HELLO_OK granting {@code shards} (v2), confirming no feature. */
+        public HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
+                       int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs, int shards,
+                       String joinToken) {
+            this(sessionId, resumeToken, maxStreams, heartbeatIntervalMs, streamWindow, maxDataBytes, resumed,
+                    heartbeatTimeoutMs, openTimeoutMs, shards, joinToken, List.of());
+        }
+
+        /** A v1 HELLO_OK confirming {@code features}. */
+        public HelloOk(String sessionId, String resumeToken, int maxStreams, long heartbeatIntervalMs, int streamWindow,
+                       int maxDataBytes, boolean resumed, long heartbeatTimeoutMs, long openTimeoutMs, List<String> features) {
+            this(sessionId, resumeToken, maxStreams, heartbeatIntervalMs, streamWindow, maxDataBytes, resumed,
+                    heartbeatTimeoutMs, openTimeoutMs, 0, null, features);
         }
 
         @Override
         public String toString() { // the tokens are secrets: never in a log line
             return "HelloOk[sessionId=" + sessionId + ", maxStreams=" + maxStreams + ", streamWindow=" + streamWindow
-                    + ", resumed=" + resumed + ", shards=" + shards + "]";
+                    + ", resumed=" + resumed + ", shards=" + shards + ", features=" + features + "]";
         }
     }
 

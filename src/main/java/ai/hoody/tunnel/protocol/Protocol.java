@@ -20,6 +20,14 @@ public final class Protocol {
         return SUBPROTOCOL_V1.equals(subprotocol) ? VERSION : SUBPROTOCOL_V2.equals(subprotocol) ? VERSION_V2 : 0;
     }
 
+    /**
+     * HELLO/HELLO_OK feature: the kit may send a visitor's first bytes (DATA, and FIN) right after OPEN, before
+     * OPEN_OK (docs/PROTOCOL.md §4.1).
+     */
+    public static final String FEATURE_EARLY_DATA = "early-data";
+    /** Most entries a {@code features} array may have. */
+    public static final int MAX_FEATURES = 64;
+
     /** WebSocket close codes (RFC 6455 §7.4.1) and what they mean here. */
     public static final int CLOSE_NORMAL = 1000;
     public static final int CLOSE_GOING_AWAY = 1001;

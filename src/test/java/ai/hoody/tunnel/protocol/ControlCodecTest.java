@@ -97,6 +97,8 @@ class ControlCodecTest {
                 new ControlMessage.Hello(1, "drïver ☕ 😀", "1.0.0-\"quoted\"\\\n", 1, null),
                 new ControlMessage.HelloOk(SESSION_ID, TOKEN, 16384, 20000, 262144, 65536, false, 60000, 10000),
                 new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, Integer.MAX_VALUE, 65536, true, 0, 0),
+                new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, 0, 65536, 65536, true, 0, 0, List.of("early-data")),
+                new ControlMessage.Hello(1, "d", "v", 0, null, null, List.of("early-data", "a-later-one", "")),
                 new ControlMessage.HelloOk(SESSION_ID, TOKEN, 1, Long.MAX_VALUE, 65536, 65536, false, Long.MAX_VALUE, Long.MAX_VALUE),
                 new ControlMessage.Bind("1", "http", "expose", 3000, null, false),
                 new ControlMessage.Bind("2", "tcp", "pull", 5432, "127.0.0.1", false),
@@ -200,6 +202,20 @@ class ControlCodecTest {
     }
 
     /** PROTOCOL.md §3.2: heartbeatTimeoutMs and openTimeoutMs came later; a kit that omits them is still understood. */
+    /** §3.1/§3.2: {@code features} is optional, an array of strings, names unknown to the reader are kept. */
+    @Test
+    void featuresAreAnOptionalArrayOfStrings() throws Exception {
+        String hello = "{'type':'HELLO','version':1";
+        assertThat(((ControlMessage.Hello) ControlCodec.decode(q(hello + "}"))).features()).isEmpty();
+        assertThat(((ControlMessage.Hello) ControlCodec.decode(q(hello + ",'features':null}"))).features()).isEmpty();
+        assertThat(((ControlMessage.Hello) ControlCodec.decode(q(hello + ",'features':['early-data','x']}"))).features())
+                .containsExactly("early-data", "x");
+        assertMalformed(q(hello + ",'features':'early-data'}"), "features");
+        assertMalformed(q(hello + ",'features':[1]}"), "features");
+        assertMalformed(q(hello + ",'features':[" + "'a',".repeat(64) + "'b']}"), "at most 64"); // 65 entries
+        assertThat(fieldNames(tree(new ControlMessage.Hello(1, "d", "v", 0, null)))).doesNotContain("features");
+    }
+
     @Test
     void helloOkWithoutTheTimeoutsOfLaterKitsReadsThemAsZero() throws Exception {
         String older = "{'type':'HELLO_OK','sessionId':'" + SESSION_ID + "','resumeToken':'" + TOKEN

@@ -64,6 +64,13 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
     }
 
+    /** Sends HELLO announcing {@code features} and returns HELLO_OK. */
+    public ControlMessage.HelloOk hello(int maxStreams, List<String> features) throws Exception {
+        send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", maxStreams, null, null,
+                features)));
+        return (ControlMessage.HelloOk) next(ControlMessage.HelloOk.class);
+    }
+
     /** Sends HELLO and returns HELLO_OK. */
     public ControlMessage.HelloOk hello(int maxStreams) throws Exception {
         send(ControlCodec.encode(new ControlMessage.Hello(Protocol.VERSION, "raw-test-driver", "1", maxStreams, null)));
