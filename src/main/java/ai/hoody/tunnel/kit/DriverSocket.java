@@ -35,7 +35,7 @@ final class DriverSocket {
     /** Control messages in the current second, and when that second began (rate limit). */
     private int textsThisSecond;
     private long secondStartedNanos = System.nanoTime();
-    /** Set once the kit decided to close before HELLO: whatever the driver still sends is ignored. */
+    /** Set once the kit decided to close this socket (before HELLO, or over the control rate): what the driver still sends is ignored. */
     private boolean rejected;
     private long helloTimer = -1;
     /** The session's connection on this socket, once HELLO was answered. */
@@ -85,9 +85,11 @@ final class DriverSocket {
         }
         if (connection != null) {
             if (overRate()) {
+                // Cut, not a closing handshake: a flooder may not read, and every further message would be one more
+                // reason to close. Nothing it sends from now on is read.
+                rejected = true;
                 kit.metrics.helloRejected("control_rate");
-                connection.close(Protocol.CLOSE_POLICY, "more than " + kit.config.maxControlMessagesPerSecond()
-                        + " control messages in a second");
+                connection.abort("more than " + kit.config.maxControlMessagesPerSecond() + " control messages in a second");
                 return;
             }
             connection.onText(text);

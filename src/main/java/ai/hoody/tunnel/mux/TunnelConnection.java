@@ -51,6 +51,8 @@ public final class TunnelConnection {
     private final MuxListener listener;
     private final Multiplexer.OpenHandler openHandler;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set by the first {@link #close}: one closing handshake and one deadline, however often close is asked for. */
+    private final AtomicBoolean closing = new AtomicBoolean();
     private volatile Multiplexer mux;
     private volatile long lastHeardNanos = System.nanoTime();
     private volatile long lastPingNanos = System.nanoTime();
@@ -202,7 +204,7 @@ public final class TunnelConnection {
      * the socket is not closed {@link #CLOSE_DEADLINE} later, it is cut.
      */
     public void close(int code, String reason) {
-        if (closed.get()) {
+        if (closed.get() || !closing.compareAndSet(false, true)) {
             return;
         }
         if (closeReason == null) {

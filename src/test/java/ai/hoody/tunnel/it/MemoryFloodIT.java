@@ -92,7 +92,13 @@ class MemoryFloodIT {
 
     private void assertKitServes(int bystanderPort) throws Exception {
         assertThat(kit.isAlive()).as("the kit is still running\n%s", kit.log()).isTrue();
-        assertThat(get(bystanderPort, "/whoami").body()).isEqualTo("bystander");
+        HttpResponse<String> answer;
+        try {
+            answer = get(bystanderPort, "/whoami");
+        } catch (Exception e) {
+            throw new AssertionError("the bystander's port " + bystanderPort + " did not answer: " + e + "\n" + kit.log(), e);
+        }
+        assertThat(answer.body()).as("the bystander's answer\n%s", kit.log()).isEqualTo("bystander");
         assertThat(kit.get("/q/health/live").statusCode()).isEqualTo(200);
     }
 

@@ -14,6 +14,7 @@ import ai.hoody.tunnel.support.LaptopHttpServer;
 import ai.hoody.tunnel.support.LaptopTcpServer;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
+import ai.hoody.tunnel.support.RawWebSocket;
 import ai.hoody.tunnel.support.TestDriver;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -21,6 +22,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -201,6 +203,46 @@ class AttachAndCapsTest {
             RawDriver.Close c = d.awaitClose(Duration.ofSeconds(5));
             assertThat(c.code()).isEqualTo(1008);
             assertThat(c.reason()).isEqualTo("more than 50 control messages in a second");
+        }
+    }
+
+    /**
+     * A driver over the control rate that keeps sending and never reads (a PING flood): the kit stops reading it and
+     * cuts the socket at once, instead of handling every further message as one more reason to close while a close
+     * handshake that cannot happen times out (seen: 180 MB of PINGs read in 7.7 s after the limit, a close attempt and a
+     * sleeping thread per message).
+     */
+    @Test
+    void aDriverFloodingPastTheControlRateWithoutReadingIsCutOffAtOnce() throws Exception {
+        try (RawWebSocket flooder = RawWebSocket.connect(kit, List.of("Sec-WebSocket-Protocol: " + Protocol.SUBPROTOCOL_V1), 4096)) {
+            flooder.sendText(hello(TOKEN));
+            assertThat(flooder.nextControl()).isInstanceOf(ControlMessage.HelloOk.class);
+            byte[] ping = RawWebSocket.maskedFrame(RawWebSocket.TEXT,
+                    ControlCodec.encode(new ControlMessage.Ping(1732630000000L)).getBytes(StandardCharsets.UTF_8));
+            java.io.ByteArrayOutputStream chunk = new java.io.ByteArrayOutputStream();
+            while (chunk.size() < 64 * 1024) {
+                chunk.write(ping);
+            }
+            byte[] bytes = chunk.toByteArray();
+            long t0 = System.nanoTime();
+            long sent = 0;
+            IOException cut = null;
+            while (System.nanoTime() - t0 < 20_000_000_000L) {
+                try {
+                    flooder.writeRaw(bytes);
+                    sent += bytes.length;
+                } catch (IOException e) {
+                    cut = e;
+                    break;
+                }
+            }
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(cut).as("the kit cut the flooding socket (%d bytes of PINGs sent in %d ms)", sent, millis).isNotNull();
+            // Once it stops reading, what a flooder can still write is what the socket buffers take (tcp_rmem and
+            // tcp_wmem allow a few MiB each); it was 180 MB when the kit read on. The cut waits at most for the close
+            // frame (2 s when the flooder does not read, WebSocketEdgeGuard); it took over 7 s.
+            assertThat(sent).as("bytes of PINGs written until the kit cut the driver (%d ms)", millis).isLessThan(16L << 20);
+            assertThat(millis).as("ms until the kit cut a driver over its control rate (%d bytes sent)", sent).isLessThan(4_000L);
         }
     }
 
