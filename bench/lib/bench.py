@@ -702,8 +702,9 @@ LogLevel ERROR
                                                          "--kit", self.kit_url()])
         self.dexpose = Driver(self, "driver-expose-nginx", ["expose", f"127.0.0.1:{self.t_http}", "--port", str(self.e_http),
                                                             "--kit", self.kit_url()])
+        # 10,000 idle streams go to one target: above the driver's default cap of 256 connections per target.
         self.didle = Driver(self, "driver-pull-idle", ["pull", f"127.0.0.1:{self.t_idle}", "--port", str(self.p_idle),
-                                                       "--kit", self.kit_url()])
+                                                       "--max-target-connections", "20000", "--kit", self.kit_url()])
         for d in (self.dpull, self.dexpose, self.didle):
             d.wait_bound()
 

@@ -28,4 +28,9 @@ final class DriverOptions {
                     + "session over N sockets (the kit grants at most its hoody.tunnel.v2-max-shards, 4 by default), so "
                     + "one slow socket holds up only its own streams.")
     int shards = 1;
+
+    @Option(names = "--max-target-connections", paramLabel = "N", defaultValue = "256",
+            description = "Connections the driver opens at once to one binding's local service (default 256); a visitor "
+                    + "beyond gets 502 (a PULL client a reset). Raise it for a service meant to hold many connections.")
+    int maxTargetConnections = 256;
 }

@@ -30,6 +30,7 @@ public final class DriverRunner {
     private final String proxy;
     private final String token;
     private final int shards;
+    private final int maxTargetConnections;
     private final List<BindSpec> specs;
     private final DriverEvents events;
     private volatile Tunnel tunnel;
@@ -52,7 +53,14 @@ public final class DriverRunner {
 
     /** @param shards sockets per session ({@code --shards}): 1 is hoody-tunnel.v1, more hoody-tunnel.v2 */
     public DriverRunner(String kit, String proxy, String token, int shards, List<BindSpec> specs, DriverEvents events) {
+        this(kit, proxy, token, shards, TunnelOptions.DEFAULT_MAX_TARGET_CONNECTIONS, specs, events);
+    }
+
+    /** @param maxTargetConnections {@code --max-target-connections} (TunnelOptions.maxTargetConnections) */
+    public DriverRunner(String kit, String proxy, String token, int shards, int maxTargetConnections, List<BindSpec> specs,
+                        DriverEvents events) {
         this.shards = shards;
+        this.maxTargetConnections = maxTargetConnections;
         this.kit = kit;
         this.proxy = proxy;
         this.token = token;
@@ -62,7 +70,8 @@ public final class DriverRunner {
 
     /** Runs the command with Ctrl-C / SIGTERM ending it cleanly (GOAWAY). */
     static int run(DriverOptions options, List<BindSpec> specs) throws InterruptedException {
-        DriverRunner runner = new DriverRunner(options.kit, options.proxy, options.token, options.shards, specs,
+        DriverRunner runner = new DriverRunner(options.kit, options.proxy, options.token, options.shards,
+                options.maxTargetConnections, specs,
                 new DriverEvents(System.out, System.err, options.json));
         Thread hook = new Thread(runner::stop, "driver-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -96,6 +105,12 @@ public final class DriverRunner {
             options = options.shards(shards);
         } catch (IllegalArgumentException e) {
             events.log("--shards: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        try {
+            options = options.maxTargetConnections(maxTargetConnections);
+        } catch (IllegalArgumentException e) {
+            events.log("--max-target-connections: " + e.getMessage());
             return EXIT_USAGE;
         }
         options = options.token(token).bindTimeout(BIND_PATIENCE).listener(events).listener(this::onEvent);

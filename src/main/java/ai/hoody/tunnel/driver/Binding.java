@@ -42,8 +42,9 @@ public final class Binding implements AutoCloseable {
     private final String requestedHost;
     private final boolean takeover;
     private final StreamTarget target;
-    /** Connections to the target still allowed at once (DriverSession.MAX_CONNECTIONS_PER_TARGET). */
-    private final java.util.concurrent.Semaphore targetPermits = new java.util.concurrent.Semaphore(DriverSession.MAX_CONNECTIONS_PER_TARGET);
+    /** Connections to the target allowed at once (TunnelOptions.maxTargetConnections), and those still free. */
+    private final int maxTargetConnections;
+    private final java.util.concurrent.Semaphore targetPermits;
     private final List<TunnelListener> listeners = new CopyOnWriteArrayList<>();
     /** The first answer: BIND_OK, or BIND_ERR / the end of the tunnel as an exception. */
     private final CompletableFuture<Binding> firstAnswer = new CompletableFuture<>();
@@ -56,8 +57,11 @@ public final class Binding implements AutoCloseable {
     private String host;
     private String publicUrl;
 
-    Binding(Tunnel tunnel, String ref, BindMode mode, int requestedPort, String requestedHost, boolean takeover, StreamTarget target) {
+    Binding(Tunnel tunnel, String ref, BindMode mode, int requestedPort, String requestedHost, boolean takeover, StreamTarget target,
+            int maxTargetConnections) {
         this.tunnel = tunnel;
+        this.maxTargetConnections = maxTargetConnections;
+        this.targetPermits = new java.util.concurrent.Semaphore(maxTargetConnections);
         this.ref = ref;
         this.mode = mode;
         this.requestedPort = requestedPort;
@@ -145,6 +149,10 @@ public final class Binding implements AutoCloseable {
 
     boolean takeover() {
         return takeover;
+    }
+
+    int maxTargetConnections() {
+        return maxTargetConnections;
     }
 
     java.util.concurrent.Semaphore targetPermits() {

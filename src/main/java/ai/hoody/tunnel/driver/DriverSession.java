@@ -70,11 +70,6 @@ public final class DriverSession {
     static final long MAX_PING_MILLIS = 30_000;
     /** When HELLO_OK.heartbeatIntervalMs is 0 (the kit does not PING). */
     static final long DEFAULT_PING_MILLIS = 20_000;
-    /**
-     * Connections the driver keeps open to one binding's target at once: a flood of visitors cannot make it open
-     * thousands of connections to a laptop service. OPENs beyond get RESET CONNECT_FAILED (the visitor 502).
-     */
-    static final int MAX_CONNECTIONS_PER_TARGET = 256;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
     private static final int SILENT_INTERVALS = 3;
     /** How long {@link #unbind} waits for the kit's BIND_REVOKED {@code UNBOUND}. */
@@ -536,7 +531,9 @@ public final class DriverSession {
                     if (stopped || stopping) {
                         return;
                     }
-                    if (s.closeCode == Protocol.CLOSE_POLICY) {
+                    if (!s.joined && s.closeCode == Protocol.CLOSE_POLICY) {
+                        // A refused JOIN (wrong token, unknown session, index out of range) will be refused again. A
+                        // joined shard the kit cut later (it sends 1008 with any cut) is joined again like any other.
                         events.onEvent(new TunnelEvent.ShardLost(index, lost, -1));
                         return;
                     }
@@ -774,7 +771,9 @@ public final class DriverSession {
                 return;
             }
             if (!b.targetPermits().tryAcquire()) {
-                stream.reset(ResetCode.CONNECT_FAILED, "the driver already has " + MAX_CONNECTIONS_PER_TARGET
+                // The cap (TunnelOptions.maxTargetConnections): a flood of visitors cannot make the driver open
+                // thousands of connections to a laptop service.
+                stream.reset(ResetCode.CONNECT_FAILED, "the driver already has " + b.maxTargetConnections()
                         + " connections open to " + b.target());
                 return;
             }

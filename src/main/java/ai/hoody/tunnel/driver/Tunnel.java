@@ -199,7 +199,8 @@ public final class Tunnel implements AutoCloseable {
         if (takeover && mode == BindMode.PULL) {
             throw new IllegalArgumentException("a pull binding cannot be taken over; takeover is for expose");
         }
-        return new Binding(this, Integer.toString(refs.incrementAndGet()), mode, port, host, takeover, target);
+        return new Binding(this, Integer.toString(refs.incrementAndGet()), mode, port, host, takeover, target,
+                options.maxTargetConnections());
     }
 
     /** Asks for the binding and waits for the kit's first answer; on a refusal or a timeout it is dropped. */

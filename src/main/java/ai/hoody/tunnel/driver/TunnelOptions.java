@@ -23,6 +23,10 @@ import java.util.Objects;
 public final class TunnelOptions {
 
     private static final Duration DEFAULT_BIND_TIMEOUT = Duration.ofSeconds(30);
+    /** Connections to one target at once unless {@link #maxTargetConnections} says otherwise. */
+    public static final int DEFAULT_MAX_TARGET_CONNECTIONS = 256;
+    /** The most {@link #maxTargetConnections} accepts (a session carries at most 16,384 streams anyway). */
+    public static final int MAX_TARGET_CONNECTIONS = 65_536;
 
     private final KitUrl kit;
     /** null: from the environment; "" : none. */
@@ -36,17 +40,21 @@ public final class TunnelOptions {
     private final String token;
     /** Sockets per session: 1 speaks hoody-tunnel.v1, more hoody-tunnel.v2 with that many shards. */
     private final int shards;
+    /** Connections the driver opens to one binding's target at once; OPENs beyond are reset. */
+    private final int maxTargetConnections;
 
     private TunnelOptions(KitUrl kit, String proxy, ReconnectPolicy reconnect, List<TunnelListener> listeners,
                           SSLContext sslContext, Duration bindTimeout, Map<String, String> environment) {
-        this(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, null, 1);
+        this(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, null, 1,
+                DEFAULT_MAX_TARGET_CONNECTIONS);
     }
 
     private TunnelOptions(KitUrl kit, String proxy, ReconnectPolicy reconnect, List<TunnelListener> listeners,
                           SSLContext sslContext, Duration bindTimeout, Map<String, String> environment, String token,
-                          int shards) {
+                          int shards, int maxTargetConnections) {
         this.token = token;
         this.shards = shards;
+        this.maxTargetConnections = maxTargetConnections;
         this.kit = kit;
         this.proxy = proxy;
         this.reconnect = reconnect;
@@ -78,7 +86,7 @@ public final class TunnelOptions {
     public TunnelOptions proxy(String url) {
         Objects.requireNonNull(url, "url");
         ProxySettings.explicit(url, Map.of()); // checked now, not at the first connect
-        return new TunnelOptions(kit, url, reconnect, listeners, sslContext, bindTimeout, environment, token, shards);
+        return new TunnelOptions(kit, url, reconnect, listeners, sslContext, bindTimeout, environment, token, shards, maxTargetConnections);
     }
 
     /** Connect directly, whatever the environment says. */
@@ -88,19 +96,19 @@ public final class TunnelOptions {
 
     /** When to reconnect after losing the socket; default {@link ReconnectPolicy#defaults()} (for ever). */
     public TunnelOptions reconnect(ReconnectPolicy policy) {
-        return new TunnelOptions(kit, proxy, Objects.requireNonNull(policy, "policy"), listeners, sslContext, bindTimeout, environment, token, shards);
+        return new TunnelOptions(kit, proxy, Objects.requireNonNull(policy, "policy"), listeners, sslContext, bindTimeout, environment, token, shards, maxTargetConnections);
     }
 
     /** A listener that hears every event from the first connect on (including a failed one); see {@link TunnelListener}. */
     public TunnelOptions listener(TunnelListener listener) {
         List<TunnelListener> more = new ArrayList<>(listeners);
         more.add(Objects.requireNonNull(listener, "listener"));
-        return new TunnelOptions(kit, proxy, reconnect, List.copyOf(more), sslContext, bindTimeout, environment, token, shards);
+        return new TunnelOptions(kit, proxy, reconnect, List.copyOf(more), sslContext, bindTimeout, environment, token, shards, maxTargetConnections);
     }
 
     /** The TLS context for a {@code wss} kit (to trust a private CA); default: the JDK's trust store. */
     public TunnelOptions sslContext(SSLContext context) {
-        return new TunnelOptions(kit, proxy, reconnect, listeners, Objects.requireNonNull(context, "context"), bindTimeout, environment, token, shards);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, Objects.requireNonNull(context, "context"), bindTimeout, environment, token, shards, maxTargetConnections);
     }
 
     /**
@@ -111,7 +119,7 @@ public final class TunnelOptions {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("bindTimeout must be positive, was " + timeout);
         }
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, timeout, environment, token, shards);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, timeout, environment, token, shards, maxTargetConnections);
     }
 
     /**
@@ -120,7 +128,7 @@ public final class TunnelOptions {
      */
     public TunnelOptions token(String attachToken) {
         String t = attachToken == null || attachToken.isBlank() ? null : attachToken.strip();
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, t, shards);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, t, shards, maxTargetConnections);
     }
 
     /**
@@ -135,16 +143,35 @@ public final class TunnelOptions {
         if (n < 1 || n > Protocol.MAX_SHARDS) {
             throw new IllegalArgumentException("shards must be in 1.." + Protocol.MAX_SHARDS + ", was " + n);
         }
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, token, n);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, token, n, maxTargetConnections);
     }
 
     public int shards() {
         return shards;
     }
 
+    /**
+     * Connections the driver opens at once to one binding's target (the laptop service): {@value
+     * #DEFAULT_MAX_TARGET_CONNECTIONS} by default, so that visitors cannot make the laptop open thousands; a stream beyond
+     * is reset with {@code CONNECT_FAILED} (the visitor gets 502, a PULL client a reset). Raise it for a service meant
+     * to hold many connections (10,000 idle WebSockets, say).
+     *
+     * @throws IllegalArgumentException unless 1 ≤ n ≤ {@value #MAX_TARGET_CONNECTIONS}
+     */
+    public TunnelOptions maxTargetConnections(int n) {
+        if (n < 1 || n > MAX_TARGET_CONNECTIONS) {
+            throw new IllegalArgumentException("max target connections must be in 1.." + MAX_TARGET_CONNECTIONS + ", was " + n);
+        }
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, environment, token, shards, n);
+    }
+
+    public int maxTargetConnections() {
+        return maxTargetConnections;
+    }
+
     /** The environment proxies are read from instead of the process's (tests). */
     TunnelOptions environment(Map<String, String> env) {
-        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, Map.copyOf(env), token, shards);
+        return new TunnelOptions(kit, proxy, reconnect, listeners, sslContext, bindTimeout, Map.copyOf(env), token, shards, maxTargetConnections);
     }
 
     public KitUrl kitUrl() {

@@ -55,6 +55,25 @@ public final class TestDriver implements AutoCloseable {
         return new TestDriver(kit, token, 1, List.of(specs));
     }
 
+    /**
+     * Waits until each of {@code names} has come (a name listed twice must come twice), in any order, skipping others:
+     * for events whose order is not fixed, such as {@code bind_ok} and the {@code shard_joined} of v2 secondaries.
+     */
+    public void awaitAll(String... names) throws InterruptedException {
+        java.util.List<String> missing = new java.util.ArrayList<>(java.util.List.of(names));
+        while (!missing.isEmpty()) {
+            JsonNode e = events.poll(15, TimeUnit.SECONDS);
+            if (e == null) {
+                throw new AssertionError("no " + missing + " within 15 s");
+            }
+            String name = e.path("event").asText();
+            if (name.equals("bind_err") && missing.contains("bind_ok")) {
+                throw new AssertionError("bind refused: " + e);
+            }
+            missing.remove(name);
+        }
+    }
+
     /** Waits for the next event named {@code name}, skipping others. */
     public JsonNode await(String name) throws InterruptedException {
         while (true) {
