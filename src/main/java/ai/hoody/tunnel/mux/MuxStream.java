@@ -559,23 +559,38 @@ public final class MuxStream {
         mux.remove(this);
     }
 
+    /**
+     * Marks the stream reset, wakes its threads and runs its abort hook; false when it was already reset or is
+     * finished. A finished stream has nothing to reset, but it leaves its multiplexer here if its reader never came
+     * back for the end (the last chunk could not be written on, say): a stream must not outlive both FINs.
+     */
     private boolean markReset(ResetCode code, String reason, boolean byPeer) {
         Runnable hook;
         long released;
+        boolean finished;
         lock.lock();
         try {
-            if (resetCode != null || (finSent && finReceived && inbound.isEmpty())) {
-                return false;
+            finished = resetCode == null && finSent && finReceived && inbound.isEmpty();
+            if (resetCode != null || finished) {
+                hook = null;
+                released = -1;
+            } else {
+                resetCode = code;
+                resetReason = reason;
+                resetByPeer = byPeer;
+                released = inbound.clear();
+                hook = abortHook;
+                abortHook = null;
+                changed.signalAll();
             }
-            resetCode = code;
-            resetReason = reason;
-            resetByPeer = byPeer;
-            released = inbound.clear();
-            hook = abortHook;
-            abortHook = null;
-            changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        if (released < 0) {
+            if (finished) {
+                mux.remove(this);
+            }
+            return false;
         }
         memory.releaseInbound(released);
         if (hook != null) {

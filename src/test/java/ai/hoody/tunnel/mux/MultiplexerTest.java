@@ -769,6 +769,26 @@ class MultiplexerTest {
         awaitNoStreams();
     }
 
+    /**
+     * Both FINs went and the reader took the last chunk, but writing it to the local socket failed, so the splice
+     * resets the stream instead of reading once more: a stream with nothing left to reset must still leave its
+     * multiplexer (the soak found 42 such streams counted active, without sockets, long after the traffic stopped).
+     */
+    @Test
+    void aFinishedStreamWhoseLastChunkCouldNotBeDeliveredStillLeavesOnReset() throws Exception {
+        Pair p = openPair(1, "o");
+        write(p.driver, "last");
+        p.driver.finish();
+        p.kit.finish();
+        toKit.awaitIdle();
+        toDriver.awaitIdle();
+        assertThat(readText(p.kit, toKit, 4)).isEqualTo("last"); // inbound now empty, FIN both ways
+        p.kit.reset(ResetCode.CANCEL, "socket closed: Broken pipe"); // the write of "last" failed
+        assertThat(kit.activeStreams()).as("kit streams after the reset of a finished stream").isZero();
+        assertThat(p.driver.read()).isNull();
+        awaitNoStreams();
+    }
+
     // ================================================================== reset
 
     @ParameterizedTest
