@@ -531,6 +531,16 @@ def table_rows(text, n):
 def write(saved, path, table_path=None):
     rep = Report(saved)
     text = rep.render()
+    # The fault and soak sections (bench/faults/faults.py writes them between <!-- faults:MODE:begin/end --> markers)
+    # come from other runs: carry them over instead of dropping them.
+    try:
+        with open(path) as fh:
+            old = fh.read()
+    except FileNotFoundError:
+        old = ""
+    kept = re.findall(r"<!-- faults:[a-z]+:begin -->\n.*?<!-- faults:[a-z]+:end -->\n", old, re.S)
+    if kept:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(kept)
     with open(path, "w") as fh:
         fh.write(text)
     if table_path:

@@ -31,6 +31,8 @@ final class InboundGate {
     private int count;
     private long bytes;
     private boolean paused;
+    /** Set by {@link #stopReadingForGood}: the socket is being cut, and reading never resumes (a flood is not read on). */
+    private boolean failed;
 
     private InboundGate(Channel channel) {
         this.channel = channel;
@@ -76,10 +78,15 @@ final class InboundGate {
         bytes -= sizes[head];
         head = (head + 1) % sizes.length;
         count--;
-        if (paused && count <= MAX_PENDING_MESSAGES / 2 && bytes <= MAX_PENDING_BYTES / 2) {
+        if (paused && !failed && count <= MAX_PENDING_MESSAGES / 2 && bytes <= MAX_PENDING_BYTES / 2) {
             paused = false;
             channel.config().setAutoRead(true);
         }
+    }
+
+    /** The socket is being failed (WebSocketEdgeGuard): what {@link #handled} frees must not turn reading back on. */
+    void stopReadingForGood() {
+        failed = true;
     }
 
     void failWith(java.util.function.BiConsumer<Integer, String> failer) {

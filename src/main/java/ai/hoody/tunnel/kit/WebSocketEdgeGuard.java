@@ -136,6 +136,9 @@ final class WebSocketEdgeGuard extends Utf8FrameValidator {
         failed = true;
         LOG.warnf("WebSocket from %s failed with %d: %s", ctx.channel().remoteAddress(), code, reason);
         ctx.channel().config().setAutoRead(false); // nothing it sends from now on is worth reading
+        if (gate != null) {
+            gate.stopReadingForGood(); // nor will the endpoint catching up on its messages turn reading back on
+        }
         ctx.writeAndFlush(new CloseWebSocketFrame(code, Protocol.closeReason(reason))).addListener(ChannelFutureListener.CLOSE);
         ctx.executor().schedule(() -> ctx.close(), CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
