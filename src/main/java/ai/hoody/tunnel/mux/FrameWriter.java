@@ -102,19 +102,25 @@ public final class FrameWriter {
 
     /**
      * Reserves room in the queue for a DATA payload of up to {@code wanted} bytes before it is read from a socket, so
-     * that a stream waiting for room holds no buffer: what stream threads hold for the peer is bounded by the queue's
-     * limit, however many streams there are. Waits while the queue is full, looking at {@code cancelled} now and then.
+     * that a stream waiting for room holds no buffer. Waits only while the queue itself is full (the peer does not
+     * keep up), looking at {@code cancelled} now and then; room other readers hold does not make it wait, or streams
+     * whose sockets are idle (a reader blocked with its reservation) would stop every other stream of the connection.
+     * It grants what is left of the limit after queued and reserved bytes, at least {@code minimum}: what stream threads
+     * hold for the peer stays within the limit plus {@code minimum} per stream.
      *
-     * @return {@code wanted}, or 0 when the connection is closing or {@code cancelled} said so
+     * @return the bytes granted ({@code minimum}..{@code wanted}), or 0 when the connection is closing or
+     *         {@code cancelled} said so
      */
-    public int reserveData(int wanted, BooleanSupplier cancelled) throws InterruptedException {
+    public int reserveData(int wanted, int minimum, BooleanSupplier cancelled) throws InterruptedException {
         lock.lock();
         try {
             if (!awaitRoom(cancelled)) {
                 return 0;
             }
-            reservedData += wanted;
-            return wanted;
+            long left = limits.queuedDataBytes() - queuedData - reservedData;
+            int granted = (int) Math.max(Math.min(minimum, wanted), Math.min(wanted, left));
+            reservedData += granted;
+            return granted;
         } finally {
             lock.unlock();
         }
@@ -149,11 +155,12 @@ public final class FrameWriter {
     /** With the lock held. @return false when the connection is closing or {@code cancelled} */
     private boolean awaitRoom(BooleanSupplier cancelled) throws InterruptedException {
         while (!stopped && !closeQueued && !cancelled.getAsBoolean()) {
-            long held = queuedData + reservedData;
-            if (held >= limits.queuedDataBytes()) {
+            // Only what is queued counts: it is what the peer has not taken yet. Room reserved by readers still
+            // blocked in their sockets is not (reserveData grants around it).
+            if (queuedData >= limits.queuedDataBytes()) {
                 // Signalled as the writer takes frames; a cancelled sender must not wait for that forever.
                 space.await(100, TimeUnit.MILLISECONDS);
-            } else if (held > 0 && memory.exhausted()) {
+            } else if (queuedData > 0 && memory.exhausted()) {
                 // Another connection frees budget, not this one: no signal will come from here, so look again soon.
                 space.await(10, TimeUnit.MILLISECONDS);
             } else {

@@ -320,7 +320,7 @@ public final class MuxStream {
         }
         int reserved = 0;
         if (n > SMALL_READ_BYTES) {
-            reserved = mux.writer().reserveData(n, this::isReset);
+            reserved = mux.writer().reserveData(n, SMALL_READ_BYTES, this::isReset);
             if (reserved == 0) {
                 lock.lock();
                 try {
@@ -330,6 +330,9 @@ public final class MuxStream {
                 }
                 throw new StreamResetException(ResetCode.SESSION_CLOSING, "the connection is closing", false);
             }
+        }
+        if (reserved > 0) {
+            n = reserved; // less room left than wanted: read less
         }
         return new SendSlot(FrameCodec.dataBuffer(n), n, reserved);
     }

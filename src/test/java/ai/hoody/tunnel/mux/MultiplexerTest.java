@@ -770,6 +770,35 @@ class MultiplexerTest {
     }
 
     /**
+     * Streams whose threads hold room reserved for a read that does not come (idle sockets: a PULL client thinking
+     * between echo rounds) must not stop the other streams of the connection from sending: room held by idle readers
+     * is not back-pressure from the peer. The soak wedged 254 of 500 PULL streams this way: the driver's writer idle,
+     * every other sender waiting for room that idle readers held.
+     */
+    @Test
+    void roomReservedByIdleReadersDoesNotStopOtherStreams() throws Exception {
+        int reservations = (1 << 20) / MAX_DATA_BYTES; // the queue's whole 1 MiB limit, in whole-frame reads
+        List<MuxStream.SendSlot> held = new ArrayList<>();
+        List<Pair> idle = new ArrayList<>();
+        for (int i = 0; i < reservations; i++) {
+            Pair p = openPair(1, "idle " + i);
+            idle.add(p);
+            Task<MuxStream.SendSlot> slot = start("reserve-" + i, () -> p.driver.awaitSendSlot(MAX_DATA_BYTES));
+            held.add(slot.get());
+        }
+        Pair busy = openPair(1, "busy");
+        Task<Void> writing = start("busy-writer", () -> {
+            write(busy.driver, "not stuck behind idle readers");
+            return null;
+        });
+        writing.get();
+        assertThat(readText(busy.kit, toKit, 29)).isEqualTo("not stuck behind idle readers");
+        for (int i = 0; i < held.size(); i++) {
+            idle.get(i).driver.release(held.get(i));
+        }
+    }
+
+    /**
      * Both FINs went and the reader took the last chunk, but writing it to the local socket failed, so the splice
      * resets the stream instead of reading once more: a stream with nothing left to reset must still leave its
      * multiplexer (the soak found 42 such streams counted active, without sockets, long after the traffic stopped).
