@@ -70,6 +70,8 @@ public final class DriverSession {
     static final long MAX_PING_MILLIS = 30_000;
     /** When HELLO_OK.heartbeatIntervalMs is 0 (the kit does not PING). */
     static final long DEFAULT_PING_MILLIS = 20_000;
+    /** After its GOAWAY the driver waits this long for the kit's close, then closes; as long again, then cuts. */
+    static final long LEAVE_WAIT_MILLIS = 2_000;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
     private static final int SILENT_INTERVALS = 3;
     /** How long {@link #unbind} waits for the kit's BIND_REVOKED {@code UNBOUND}. */
@@ -469,10 +471,15 @@ public final class DriverSession {
             }
             toBind.add(CLOSED); // no BIND after the GOAWAY, even before the close arrives
             c.send(new ControlMessage.GoAway(code, "driver stopping"));
-            c.close(Protocol.CLOSE_NORMAL, "driver stopping");
             try {
-                if (!closed.await(2, TimeUnit.SECONDS)) {
-                    c.abort("driver stopping");
+                // The kit ends the session on the GOAWAY and then closes the socket (PROTOCOL.md §3.7): waiting for that
+                // close, rather than closing at once, means our ports are free when this returns. A close frame sent
+                // right behind the GOAWAY would be answered by the kit's WebSocket layer before the GOAWAY is handled.
+                if (!closed.await(LEAVE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    c.close(Protocol.CLOSE_NORMAL, "driver stopping");
+                    if (!closed.await(LEAVE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                        c.abort("driver stopping");
+                    }
                 }
             } catch (InterruptedException e) {
                 c.abort("driver stopping");

@@ -24,14 +24,11 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -74,8 +71,9 @@ final class WebSocketClient implements WireSocket {
     /** The write buffer a batch is masked into; larger batches go out in several writes of this size. */
     private static final int WRITE_BUFFER_BYTES = 256 * 1024;
     private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    private static final int OP_CONTINUATION = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9, OP_PONG = 0xA;
-    private static final int CLOSE_NO_STATUS = 1005, CLOSE_ABNORMAL = 1006, CLOSE_BAD_DATA = 1007, CLOSE_TOO_BIG = 1009;
+    private static final int OP_TEXT = WebSocketFrameReader.OP_TEXT, OP_BINARY = WebSocketFrameReader.OP_BINARY,
+            OP_CLOSE = WebSocketFrameReader.OP_CLOSE, OP_PONG = WebSocketFrameReader.OP_PONG;
+    private static final int CLOSE_ABNORMAL = 1006;
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final Socket socket;
@@ -415,87 +413,40 @@ final class WebSocketClient implements WireSocket {
     // --- the reader ---
 
     private void readLoop() {
-        int code = CLOSE_ABNORMAL;
-        String reason = "";
+        int[] code = {CLOSE_ABNORMAL};
+        String[] reason = {""};
         try {
-            byte[] message = null; // a fragmented message being assembled
-            int messageLength = 0;
-            int messageOpcode = 0;
-            while (true) {
-                int b0 = in.readUnsignedByte();
-                int b1 = in.readUnsignedByte();
-                boolean fin = (b0 & 0x80) != 0;
-                int opcode = b0 & 0x0F;
-                if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) {
-                    throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a kit frame with RSV bits or a mask");
+            WebSocketFrameReader.read(in, MAX_MESSAGE_BYTES, new WebSocketFrameReader.Sink() {
+                @Override
+                public void onText(String text) {
+                    receiver.onText(text);
                 }
-                long length = b1 & 0x7F;
-                if (length == 126) {
-                    length = in.readUnsignedShort();
-                } else if (length == 127) {
-                    length = in.readLong();
+
+                @Override
+                public void onBinary(ByteBuffer frame) {
+                    receiver.onBinary(frame);
                 }
-                if (opcode >= OP_CLOSE) { // control frames: short, never fragmented
-                    if (!fin || length > 125) {
-                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a fragmented or oversized control frame");
+
+                @Override
+                public void onPing(byte[] payload) {
+                    writer.sendPong(payload);
+                }
+
+                @Override
+                public boolean onClose(int closeCode, String closeReason) {
+                    code[0] = closeCode;
+                    reason[0] = closeReason;
+                    closeReceived = true;
+                    if (closeSent) {
+                        return true; // we started it and the kit answered: done (the finally closes the socket)
                     }
-                    byte[] payload = new byte[(int) length];
-                    in.readFully(payload);
-                    switch (opcode) {
-                        case OP_PING -> writer.sendPong(payload);
-                        case OP_PONG -> {
-                        }
-                        case OP_CLOSE -> {
-                            code = payload.length >= 2 ? (payload[0] & 0xFF) << 8 | (payload[1] & 0xFF) : CLOSE_NO_STATUS;
-                            reason = payload.length > 2 ? new String(payload, 2, payload.length - 2, StandardCharsets.UTF_8) : "";
-                            closeReceived = true;
-                            if (closeSent) {
-                                return; // we started it and the kit answered: done (the finally closes the socket)
-                            }
-                            receiver.onCloseFrame(code, reason); // echoed by the writer, which then closes the socket
-                            continue;
-                        }
-                        default -> throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "unknown control opcode " + opcode);
-                    }
-                    continue;
+                    receiver.onCloseFrame(closeCode, closeReason); // echoed by the writer, which then closes the socket
+                    return false;
                 }
-                long total = (message == null ? 0 : messageLength) + length;
-                if (length < 0 || total > MAX_MESSAGE_BYTES) {
-                    throw new ProtocolViolation(CLOSE_TOO_BIG, "a message above " + MAX_MESSAGE_BYTES + " bytes");
-                }
-                if (opcode == OP_CONTINUATION) {
-                    if (message == null) {
-                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a continuation frame outside a message");
-                    }
-                } else if (opcode == OP_TEXT || opcode == OP_BINARY) {
-                    if (message != null) {
-                        throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "a new message inside a fragmented one");
-                    }
-                    if (fin) { // the usual case: one frame, read straight into its own array
-                        byte[] payload = new byte[(int) length];
-                        in.readFully(payload);
-                        deliver(opcode, payload, payload.length);
-                        continue;
-                    }
-                    message = new byte[(int) Math.max(length, 4096)];
-                    messageLength = 0;
-                    messageOpcode = opcode;
-                } else {
-                    throw new ProtocolViolation(Protocol.CLOSE_PROTOCOL_ERROR, "unknown opcode " + opcode);
-                }
-                if (message.length < total) {
-                    message = Arrays.copyOf(message, (int) Math.min(MAX_MESSAGE_BYTES, Math.max(total, 2L * message.length)));
-                }
-                in.readFully(message, messageLength, (int) length);
-                messageLength = (int) total;
-                if (fin) {
-                    deliver(messageOpcode, message, messageLength);
-                    message = null;
-                }
-            }
-        } catch (ProtocolViolation e) {
-            code = e.code;
-            reason = e.getMessage();
+            });
+        } catch (WebSocketFrameReader.ProtocolViolation e) {
+            code[0] = e.code;
+            reason[0] = e.getMessage();
             // Our close frame goes out through the writer; what the kit still sends cannot be parsed any more and is
             // dropped until it closes the connection (or the connection's close deadline cuts it).
             failing = true;
@@ -506,28 +457,14 @@ final class WebSocketClient implements WireSocket {
                 // closed: what we were waiting for
             }
         } catch (IOException e) {
-            if (code == CLOSE_ABNORMAL) {
-                reason = e instanceof EOFException ? "the kit closed the connection" : String.valueOf(e.getMessage());
+            if (code[0] == CLOSE_ABNORMAL) {
+                reason[0] = e instanceof EOFException ? "the kit closed the connection" : String.valueOf(e.getMessage());
             } // else: the kit's close frame came first, and its code and reason are what the end is
         } finally {
             closeQuietly(socket);
             if (ended.compareAndSet(false, true)) {
-                receiver.onClosed(code, reason);
+                receiver.onClosed(code[0], reason[0]);
             }
-        }
-    }
-
-    private void deliver(int opcode, byte[] payload, int length) throws ProtocolViolation {
-        if (opcode == OP_TEXT) {
-            try {
-                String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload, 0, length)).toString();
-                receiver.onText(text);
-            } catch (CharacterCodingException e) {
-                throw new ProtocolViolation(CLOSE_BAD_DATA, "a text message that is not UTF-8");
-            }
-        } else {
-            receiver.onBinary(ByteBuffer.wrap(payload, 0, length));
         }
     }
 
@@ -536,16 +473,6 @@ final class WebSocketClient implements WireSocket {
             s.close();
         } catch (IOException ignored) {
             // nothing left to do with a socket that will not close
-        }
-    }
-
-    /** The kit broke RFC 6455: close with {@code code} (1002, 1007 or 1009). */
-    private static final class ProtocolViolation extends IOException {
-        final int code;
-
-        ProtocolViolation(int code, String message) {
-            super(message);
-            this.code = code;
         }
     }
 
