@@ -14,7 +14,6 @@ import ai.hoody.tunnel.protocol.Version;
 import javax.net.ssl.SSLSocketFactory;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -305,7 +304,7 @@ public final class DriverSession {
     }
 
     /** One WebSocket to the kit, from connect to close. */
-    private final class Link implements TunnelConnection.Handler, WebSocketClient.Receiver {
+    private final class Link implements TunnelConnection.Handler {
         private static final BindTask CLOSED = new BindTask(null);
 
         private final CompletableFuture<ControlMessage.HelloOk> helloOk = new CompletableFuture<>();
@@ -342,7 +341,7 @@ public final class DriverSession {
             try {
                 connection = TunnelConnection.driver("driver", socket, this, this::onOpen, account, MuxListener.NONE,
                         FrameWriter.Limits.DEFAULT);
-                socket.start(this, connection.writer());
+                socket.start(new ConnectionReceiver(connection, events, ""), connection.writer());
                 if (stopping) {
                     connection.abort("driver stopping");
                     return Outcome.STOPPED;
@@ -538,7 +537,7 @@ public final class DriverSession {
                     if (stopped || stopping) {
                         return;
                     }
-                    if (!s.joined && s.closeCode == Protocol.CLOSE_POLICY) {
+                    if (!s.joined && s.receiver != null && s.receiver.closeCode() == Protocol.CLOSE_POLICY) {
                         // A refused JOIN (wrong token, unknown session, index out of range) will be refused again. A
                         // joined shard the kit cut later (it sends 1008 with any cut) is joined again like any other.
                         events.onEvent(new TunnelEvent.ShardLost(index, lost, -1));
@@ -555,12 +554,12 @@ public final class DriverSession {
             }
 
             /** One socket of this shard, from connect to close. */
-            private final class ShardSocket implements TunnelConnection.Handler, WebSocketClient.Receiver {
+            private final class ShardSocket implements TunnelConnection.Handler {
                 private final CompletableFuture<ControlMessage.JoinOk> joinOk = new CompletableFuture<>();
                 private final CountDownLatch closed = new CountDownLatch(1);
                 private volatile TunnelConnection connection;
                 private volatile String closeReason = "";
-                private volatile int closeCode;
+                private volatile ConnectionReceiver receiver;
                 private boolean joined;
 
                 /** @return why the shard's socket ended (or could not join) */
@@ -580,7 +579,8 @@ public final class DriverSession {
                         connection = TunnelConnection.driver("driver/" + index, socket, this, Link.this::onOpen, shardAccount,
                                 MuxListener.NONE, FrameWriter.Limits.DEFAULT);
                         current = this;
-                        socket.start(this, connection.writer());
+                        receiver = new ConnectionReceiver(connection, events, " on shard " + index);
+                        socket.start(receiver, connection.writer());
                         if (stopped) {
                             connection.abort("driver stopping");
                             return "stopped";
@@ -639,34 +639,6 @@ public final class DriverSession {
                     }
                     joinOk.completeExceptionally(new IOException("the kit closed the shard's socket: " + reason));
                     closed.countDown();
-                }
-
-                @Override
-                public void onText(String text) {
-                    connection.onText(text);
-                }
-
-                @Override
-                public void onBinary(ByteBuffer frame) {
-                    connection.onBinary(frame);
-                }
-
-                @Override
-                public void onCloseFrame(int code, String reason) {
-                    closeCode = code;
-                    connection.closedByPeer(code, reason);
-                }
-
-                @Override
-                public void onViolation(int code, String reason) {
-                    events.onEvent(new TunnelEvent.Warning("the kit broke the WebSocket protocol on shard " + index + ": "
-                            + reason, null));
-                    connection.close(code, reason);
-                }
-
-                @Override
-                public void onClosed(int code, String reason) {
-                    connection.onSocketClosed("closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
                 }
             }
         }
@@ -792,34 +764,6 @@ public final class DriverSession {
                     b.targetPermits().release();
                 }
             });
-        }
-
-        // --- WebSocketClient.Receiver (on the reader) ---
-
-        @Override
-        public void onText(String text) {
-            connection.onText(text);
-        }
-
-        @Override
-        public void onBinary(ByteBuffer frame) {
-            connection.onBinary(frame);
-        }
-
-        @Override
-        public void onCloseFrame(int code, String reason) {
-            connection.closedByPeer(code, reason);
-        }
-
-        @Override
-        public void onViolation(int code, String reason) {
-            events.onEvent(new TunnelEvent.Warning("the kit broke the WebSocket protocol: " + reason, null));
-            connection.close(code, reason);
-        }
-
-        @Override
-        public void onClosed(int code, String reason) {
-            connection.onSocketClosed("closed with " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
         }
     }
 }

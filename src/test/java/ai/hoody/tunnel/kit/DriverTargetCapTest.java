@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -30,51 +31,73 @@ class DriverTargetCapTest {
     @TestHTTPResource("/")
     URI kit;
 
+    /** A laptop service that holds every connection until the test ends, counting them. */
+    private static final class HoldingService implements AutoCloseable {
+        final CountDownLatch release = new CountDownLatch(1);
+        final AtomicInteger accepted = new AtomicInteger();
+        final LaptopTcpServer server;
+
+        HoldingService() throws Exception {
+            server = new LaptopTcpServer(s -> {
+                accepted.incrementAndGet();
+                try {
+                    release.await();
+                } catch (InterruptedException ignored) {
+                    // closing
+                }
+            });
+        }
+
+        @Override
+        public void close() throws Exception {
+            release.countDown();
+            server.close();
+        }
+    }
+
+    /**
+     * Opens {@code n} PULL clients on {@code port}, waits until {@code served} of them reached the service, and returns
+     * how many of them the tunnel reset (the others stay open, held by the service).
+     */
+    private static int resetsAmong(int port, int n, HoldingService service, int served, int readTimeoutMillis) throws Exception {
+        List<Socket> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                clients.add(new Socket("127.0.0.1", port));
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> service.accepted.get() >= served);
+            int reset = 0;
+            for (Socket c : clients) {
+                c.setSoTimeout(readTimeoutMillis);
+                try {
+                    if (c.getInputStream().read() < 0) {
+                        reset++;
+                    }
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // served: the laptop holds it
+                } catch (Exception e) {
+                    reset++;
+                }
+            }
+            return reset;
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+        }
+    }
+
     /** 300 visitors at a laptop service that holds every connection: the driver opens at most 256 of them. */
     @Test
     void theDriverOpensAtMostItsCapOfConnectionsToOneTarget() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
-        try (LaptopTcpServer holding = new LaptopTcpServer(s -> {
-            accepted.incrementAndGet();
-            try {
-                release.await();
-            } catch (InterruptedException ignored) {
-                // closing
-            }
-        })) {
+        try (HoldingService holding = new HoldingService()) {
             int port = Ports.free();
             try (TestDriver d = TestDriver.start(kit, BindSpec.parseTarget(BindMode.PULL,
-                    "127.0.0.1:" + holding.port(), port, null, false))) {
+                    "127.0.0.1:" + holding.server.port(), port, null, false))) {
                 d.await("bind_ok");
-                List<Socket> clients = new ArrayList<>();
-                try {
-                    for (int i = 0; i < 300; i++) {
-                        clients.add(new Socket("127.0.0.1", port));
-                    }
-                    await().atMost(Duration.ofSeconds(20)).until(() -> accepted.get() >= 256);
-                    // The 44 beyond the cap were reset: a PULL client sees its connection reset.
-                    int reset = 0;
-                    for (Socket c : clients) {
-                        c.setSoTimeout(10);
-                        try {
-                            if (c.getInputStream().read() < 0) {
-                                reset++;
-                            }
-                        } catch (java.net.SocketTimeoutException stillOpen) {
-                            // served: the laptop holds it
-                        } catch (Exception e) {
-                            reset++;
-                        }
-                    }
-                    assertThat(accepted.get()).isEqualTo(256);
-                    assertThat(reset).isEqualTo(44);
-                } finally {
-                    release.countDown();
-                    for (Socket c : clients) {
-                        c.close();
-                    }
-                }
+                int reset = resetsAmong(port, 300, holding, 256, 10);
+                assertThat(holding.accepted.get()).isEqualTo(256);
+                assertThat(reset).as("the 44 beyond the cap, reset").isEqualTo(44);
             }
         }
     }
@@ -82,51 +105,20 @@ class DriverTargetCapTest {
     /** The CLI's --max-target-connections 3: five PULL clients at a service that holds them, three reach it. */
     @Test
     void theCapIsTheDriversToSet() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
-        try (LaptopTcpServer holding = new LaptopTcpServer(s -> {
-            accepted.incrementAndGet();
-            try {
-                release.await();
-            } catch (InterruptedException ignored) {
-                // closing
-            }
-        })) {
+        try (HoldingService holding = new HoldingService()) {
             int port = Ports.free();
-            try (DriverProcess d = DriverProcess.start("pull", "127.0.0.1:" + holding.port(), "--port", Integer.toString(port),
-                    "--kit", "http://127.0.0.1:" + kit.getPort(), "--max-target-connections", "3")) {
+            String kitUrl = "http://127.0.0.1:" + kit.getPort();
+            String target = "127.0.0.1:" + holding.server.port();
+            try (DriverProcess d = DriverProcess.start("pull", target, "--port", Integer.toString(port), "--kit", kitUrl,
+                    "--max-target-connections", "3")) {
                 d.await("bind_ok");
-                List<Socket> clients = new ArrayList<>();
-                try {
-                    for (int i = 0; i < 5; i++) {
-                        clients.add(new Socket("127.0.0.1", port));
-                    }
-                    await().atMost(Duration.ofSeconds(20)).until(() -> accepted.get() >= 3);
-                    int reset = 0;
-                    for (Socket c : clients) {
-                        c.setSoTimeout(2_000);
-                        try {
-                            if (c.getInputStream().read() < 0) {
-                                reset++;
-                            }
-                        } catch (java.net.SocketTimeoutException stillOpen) {
-                            // served: the laptop holds it
-                        } catch (Exception e) {
-                            reset++;
-                        }
-                    }
-                    assertThat(accepted.get()).isEqualTo(3);
-                    assertThat(reset).isEqualTo(2);
-                } finally {
-                    release.countDown();
-                    for (Socket c : clients) {
-                        c.close();
-                    }
-                }
+                int reset = resetsAmong(port, 5, holding, 3, 2_000);
+                assertThat(holding.accepted.get()).isEqualTo(3);
+                assertThat(reset).isEqualTo(2);
             }
-            try (DriverProcess bad = DriverProcess.start("pull", "127.0.0.1:" + holding.port(), "--port", Integer.toString(port),
-                    "--kit", "http://127.0.0.1:" + kit.getPort(), "--max-target-connections", "0")) {
-                assertThat(bad.awaitExit()).isEqualTo(2);
+            try (DriverProcess bad = DriverProcess.start("pull", target, "--port", Integer.toString(port), "--kit", kitUrl,
+                    "--max-target-connections", "0")) {
+                assertThat(bad.awaitExit()).as("exit code of a cap of 0").isEqualTo(2);
             }
         }
     }
