@@ -62,7 +62,7 @@ class EarlyDataTest {
                 visitor.setSoTimeout(5000);
                 OutputStream out = visitor.getOutputStream();
                 out.write(bytes("first"));
-                int id = awaitOpen(d);
+                int id = d.awaitOpen();
                 // OPEN_OK not sent: the first bytes come anyway
                 assertThat(nextData(d, id)).isEqualTo("first");
                 d.sendFrame(FrameCodec.openOk(id));
@@ -85,7 +85,7 @@ class EarlyDataTest {
             for (int round = 0; round < 20; round++) {
                 try (Socket visitor = new Socket("127.0.0.1", port)) {
                     visitor.getOutputStream().write(bytes("request " + round));
-                    int id = awaitOpen(d);
+                    int id = d.awaitOpen();
                     // An absence: 100 ms in which the kit, with the visitor's bytes in hand, sends nothing.
                     Frame f = d.nextFrame(Duration.ofMillis(100));
                     assertThat(f).as("round %d: nothing before OPEN_OK", round).isNull();
@@ -105,7 +105,7 @@ class EarlyDataTest {
             assertThat(d.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
             CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
                     command -> Thread.ofVirtual().start(command));
-            int id = awaitOpen(d);
+            int id = d.awaitOpen();
             assertThat(nextData(d, id)).startsWith("GET / HTTP/1.1\r\n");
             d.sendFrame(FrameCodec.reset(id, ResetCode.CONNECT_FAILED, "connection refused"));
             assertThat(visitor.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502 ")
@@ -123,11 +123,11 @@ class EarlyDataTest {
             assertThat(old.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
             CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
                     command -> Thread.ofVirtual().start(command));
-            int id = awaitOpen(old);
+            int id = old.awaitOpen();
             String request = nextData(old, id);
             assertThat(request).startsWith("GET / HTTP/1.1\r\n");
             assertThat(fresh.bind("http", "expose", port, null, true)).isInstanceOf(ControlMessage.BindOk.class);
-            int moved = awaitOpen(fresh);
+            int moved = fresh.awaitOpen();
             assertThat(nextData(fresh, moved)).isEqualTo(request);
             fresh.sendFrame(FrameCodec.openOk(moved));
             byte[] answer = bytes("HTTP/1.1 204 No Content\r\n\r\n");
@@ -207,16 +207,6 @@ class EarlyDataTest {
             String want = HexFormat.of().formatHex(a.digest(sent));
             String have = HexFormat.of().formatHex(b.digest(got));
             return want.equals(have) ? "intact" : "checksum differs at byte " + Blob.mismatch(got, offset);
-        }
-    }
-
-    private static int awaitOpen(RawDriver d) throws InterruptedException {
-        while (true) {
-            Frame f = d.nextFrame(Duration.ofSeconds(10));
-            assertThat(f).as("an OPEN for the visitor").isNotNull();
-            if (f instanceof Frame.Open open) {
-                return open.streamId();
-            }
         }
     }
 

@@ -122,7 +122,7 @@ class SpecAgreementTest {
             AtomicLong read = new AtomicLong();
             CompletableFuture<Ending> ending = CompletableFuture.supplyAsync(() -> readSlowly(visitor, read),
                     command -> Thread.ofVirtual().start(command));
-            int id = awaitOpen(d);
+            int id = d.awaitOpen();
             d.sendFrame(FrameCodec.openOk(id));
             byte[] head = ("HTTP/1.1 200 OK\r\nContent-Length: " + BODY_BYTES + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
             d.sendFrame(FrameCodec.data(id, head, 0, head.length));
@@ -172,17 +172,6 @@ class SpecAgreementTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Ending(read.get(), e.toString());
-        }
-    }
-
-    /** The next OPEN, skipping frames of earlier streams (their WINDOWs and RESETs). */
-    private static int awaitOpen(RawDriver d) throws InterruptedException {
-        while (true) {
-            Frame f = d.nextFrame(Duration.ofSeconds(10));
-            assertThat(f).as("an OPEN for the visitor").isNotNull();
-            if (f instanceof Frame.Open open) {
-                return open.streamId();
-            }
         }
     }
 
@@ -354,7 +343,7 @@ class SpecAgreementTest {
             assertThat(sessionState(id)).isEqualTo("attached");
             int stream;
             try (Socket visitor = new Socket("127.0.0.1", port)) {
-                stream = awaitOpen(back);
+                stream = back.awaitOpen();
                 back.sendFrame(FrameCodec.openOk(stream));
                 // A kill with a grace: the session ends once its one stream is done, or after 5 s.
                 given().delete("/api/v1/tunnel/sessions/" + id + "?grace_ms=5000").then().statusCode(202);
@@ -409,7 +398,7 @@ class SpecAgreementTest {
             assertThat(d.bind("tcp", "pull", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
             visitor.connect(new InetSocketAddress("127.0.0.1", port));
             visitor.setSoTimeout(5000);
-            int id = awaitOpen(d);
+            int id = d.awaitOpen();
             byte[] greeting = "hello, early".getBytes(StandardCharsets.US_ASCII);
             d.sendFrame(FrameCodec.data(id, greeting, 0, greeting.length));
             d.sendFrame(FrameCodec.fin(id));
@@ -430,7 +419,7 @@ class SpecAgreementTest {
             ControlMessage.BindOk held = (ControlMessage.BindOk) old.bind("http", "expose", port, null, false);
             CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
                     command -> Thread.ofVirtual().start(command));
-            int id = awaitOpen(old); // not answered: the stream waits for OPEN_OK
+            int id = old.awaitOpen(); // not answered: the stream waits for OPEN_OK
             assertThat(fresh.bind("http", "expose", port, null, true)).isInstanceOf(ControlMessage.BindOk.class);
             assertThat(old.next(ControlMessage.BindRevoked.class)).isEqualTo(new ControlMessage.BindRevoked(held.bindId(), "TAKEOVER"));
             Frame f;
@@ -441,7 +430,7 @@ class SpecAgreementTest {
             List<String> arrivals = old.arrivals();
             assertThat(arrivals.indexOf("text:BIND_REVOKED")).isLessThan(arrivals.lastIndexOf("binary:RESET"));
             // the visitor is served by the new owner
-            int moved = awaitOpen(fresh);
+            int moved = fresh.awaitOpen();
             fresh.sendFrame(FrameCodec.openOk(moved));
             byte[] answer = "HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
             fresh.sendFrame(FrameCodec.data(moved, answer, 0, answer.length));
@@ -458,7 +447,7 @@ class SpecAgreementTest {
             d.hello(10);
             ControlMessage.BindOk ok = (ControlMessage.BindOk) d.bind("tcp", "pull", port, null, false);
             try (Socket visitor = new Socket("127.0.0.1", port)) {
-                int id = awaitOpen(d);
+                int id = d.awaitOpen();
                 d.sendFrame(FrameCodec.openOk(id));
                 d.send(ControlCodec.encode(new ControlMessage.Unbind(ok.bindId())));
                 assertThat(d.next(ControlMessage.BindRevoked.class)).isEqualTo(new ControlMessage.BindRevoked(ok.bindId(), "UNBOUND"));
@@ -481,10 +470,10 @@ class SpecAgreementTest {
             assertThat(before.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
             CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
                     command -> Thread.ofVirtual().start(command));
-            awaitOpen(before); // never answered on this socket, which stays open
+            before.awaitOpen(); // never answered on this socket, which stays open
             try (RawDriver after = RawDriver.connect(kit)) {
                 assertThat(after.resume(hello.sessionId(), hello.resumeToken()).resumed()).isTrue();
-                int id = awaitOpen(after);
+                int id = after.awaitOpen();
                 after.sendFrame(FrameCodec.openOk(id));
                 byte[] answer = "HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
                 after.sendFrame(FrameCodec.data(id, answer, 0, answer.length));

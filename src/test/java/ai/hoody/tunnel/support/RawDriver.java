@@ -115,6 +115,19 @@ public final class RawDriver implements WebSocket.Listener, AutoCloseable {
         }
     }
 
+    /** The stream id of the next OPEN, skipping frames of earlier streams (their WINDOWs and RESETs); fails after 10 s. */
+    public int awaitOpen() throws InterruptedException {
+        while (true) {
+            Frame f = nextFrame(Duration.ofSeconds(10));
+            if (f == null) {
+                throw new AssertionError("no OPEN for the visitor within 10 s");
+            }
+            if (f instanceof Frame.Open open) {
+                return open.streamId();
+            }
+        }
+    }
+
     public Frame nextFrame(Duration timeout) throws InterruptedException {
         return frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
