@@ -93,7 +93,8 @@ final class WebSocketFrameReader {
                 }
                 continue;
             }
-            long total = (message == null ? 0 : messageLength) + length;
+            // length first: added to what a fragmented message holds, a length near 2^63 would overflow the sum.
+            long total = length > maxMessageBytes ? length : (message == null ? 0 : messageLength) + length;
             if (total > maxMessageBytes) {
                 throw new ProtocolViolation(CLOSE_TOO_BIG, "a message above " + maxMessageBytes + " bytes");
             }

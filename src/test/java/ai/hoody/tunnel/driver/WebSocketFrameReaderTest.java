@@ -62,6 +62,17 @@ class WebSocketFrameReaderTest {
                 .isInstanceOfSatisfying(WebSocketFrameReader.ProtocolViolation.class, e -> assertThat(e.code).isEqualTo(1002));
     }
 
+    /**
+     * A continuation frame whose 64-bit length is 2^63 − 1, after a fragment of 1 byte (found by the fuzzer in CI,
+     * input crash-ad2c778c…): the sum with what the message held overflowed, passed the size check and crashed the
+     * reader with IndexOutOfBoundsException. The old reader in WebSocketClient had the same sum.
+     */
+    @Test
+    void aHugeContinuationLengthIs1009NotAnOverflow() {
+        assertThatThrownBy(() -> read("010175" + "007f7fffffffffffffff"))
+                .isInstanceOfSatisfying(WebSocketFrameReader.ProtocolViolation.class, e -> assertThat(e.code).isEqualTo(1009));
+    }
+
     @Test
     void aCloseFrameWithAOneByteBodyIsAProtocolError() {
         assertThatThrownBy(() -> read("880103"))

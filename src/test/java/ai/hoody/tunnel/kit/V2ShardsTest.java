@@ -375,6 +375,28 @@ class V2ShardsTest {
         }
     }
 
+    /**
+     * Heartbeats are per shard: a secondary that falls silent (answers no PING) is cut after the heartbeat timeout
+     * (3 s in tests) while its primary, which answers, keeps the session attached.
+     */
+    @Test
+    void aSilentSecondaryIsCutAndTheSessionGoesOn() throws Exception {
+        try (RawDriver primary = RawDriver.connect(kit, Protocol.SUBPROTOCOL_V2);
+             RawDriver secondary = RawDriver.connect(kit, Protocol.SUBPROTOCOL_V2)) {
+            ControlMessage.HelloOk ok = primary.helloV2(2, null);
+            assertThat(secondary.join(ok.sessionId(), ok.joinToken(), 1).shard()).isEqualTo(1);
+            KitSession s = sessions.find(ok.sessionId()).orElseThrow();
+            assertThat(s.shards()).hasSize(2);
+            secondary.goSilent();
+            RawDriver.Close c = secondary.awaitClose(Duration.ofSeconds(10));
+            assertThat(c.code()).isEqualTo(1008);
+            assertThat(c.reason()).startsWith("nothing heard on shard 1 for");
+            assertThat(s.state()).isEqualTo(KitSession.State.ATTACHED);
+            assertThat(s.shards()).extracting(KitShard::index).containsExactly(0);
+            assertThat(primary.isClosed()).isFalse();
+        }
+    }
+
     /** A JOIN on a fresh v2 socket is closed with {@code code} and exactly {@code reason}. */
     private void assertRefused(String sessionId, String token, int shard, int code, String reason) throws Exception {
         try (RawDriver d = RawDriver.connect(kit, Protocol.SUBPROTOCOL_V2)) {
