@@ -69,6 +69,8 @@ public final class DriverSession {
     static final long MAX_PING_MILLIS = 30_000;
     /** When HELLO_OK.heartbeatIntervalMs is 0 (the kit does not PING). */
     static final long DEFAULT_PING_MILLIS = 20_000;
+    /** How long a connection this driver closed may take to finish its closing handshake (its own deadline is 5 s). */
+    private static final long CLOSE_WAIT_MILLIS = 6_000;
     /** After its GOAWAY the driver waits this long for the kit's close, then closes; as long again, then cuts. */
     static final long LEAVE_WAIT_MILLIS = 2_000;
     /** Silence of this many heartbeat intervals means the kit or the path to it is gone. */
@@ -367,7 +369,13 @@ public final class DriverSession {
                 String why = e instanceof TimeoutException ? "no HELLO_OK within " + CONNECT_TIMEOUT.toSeconds() + " s" : e.getCause().getMessage();
                 failure = "the kit did not open a session: " + why;
                 events.onEvent(new TunnelEvent.Error(failure));
-                connection.abort(why);
+                if (e instanceof TimeoutException) {
+                    connection.abort(why);
+                } else if (!closed.await(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    // The socket closed, or we refused the HELLO_OK and our close frame (1002, with the reason) is on its
+                    // way: cutting now could drop it before it is written. The close has its own deadline.
+                    connection.abort(why);
+                }
                 return stopping ? Outcome.STOPPED : Outcome.CONNECT_FAILED;
             }
             sessionOpened = true;
