@@ -393,6 +393,7 @@ public final class KitSession implements TunnelConnection.Handler {
 
     private void bind(ControlMessage.Bind req) {
         long now = System.nanoTime();
+        idleSinceNanos = now; // a session asking for a port is not idle, even while its BINDs are refused
         if (now - bindSecondStartedNanos >= 1_000_000_000L) {
             bindSecondStartedNanos = now;
             bindsThisSecond = 0;
@@ -798,7 +799,7 @@ public final class KitSession implements TunnelConnection.Handler {
         }
     }
 
-    /** How long the session has had neither streams nor bindings (0 when it has some). */
+    /** How long the session has had neither streams nor bindings nor sent a BIND (0 when it has some). */
     private long nanosIdle(long now) {
         if (activeStreams() > 0 || !bindings.isEmpty()) {
             idleSinceNanos = now;
