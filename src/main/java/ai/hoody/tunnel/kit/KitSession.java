@@ -159,8 +159,7 @@ public final class KitSession implements TunnelConnection.Handler {
         if (!isV2()) {
             return new JoinRefusal("join_unknown_session", Protocol.CLOSE_POLICY, "unknown session");
         }
-        if (!java.security.MessageDigest.isEqual(join.joinToken().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                joinToken.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+        if (!secretMatches(join.joinToken(), joinToken)) {
             return new JoinRefusal("join_token", Protocol.CLOSE_POLICY, "join token not accepted");
         }
         if (join.shard() < 1 || join.shard() >= shards.length) {
@@ -605,8 +604,13 @@ public final class KitSession implements TunnelConnection.Handler {
     }
 
     boolean tokenMatches(String token) {
-        return token != null && java.security.MessageDigest.isEqual(
-                token.getBytes(java.nio.charset.StandardCharsets.UTF_8), resumeToken.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return secretMatches(token, resumeToken);
+    }
+
+    /** Compares a secret a driver sent (resume or join token) in constant time; null never matches. */
+    private static boolean secretMatches(String given, String expected) {
+        return given != null && java.security.MessageDigest.isEqual(given.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                expected.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     // --- the end ---

@@ -12,6 +12,7 @@ import ai.hoody.tunnel.support.LaptopTcpServer;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
 import ai.hoody.tunnel.support.TestDriver;
+import ai.hoody.tunnel.support.VisitorSockets;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
@@ -103,7 +104,7 @@ class EarlyDataTest {
         try (RawDriver d = RawDriver.connect(kit)) {
             d.hello(10, EARLY);
             assertThat(d.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
-            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> VisitorSockets.httpGet(port),
                     command -> Thread.ofVirtual().start(command));
             int id = d.awaitOpen();
             assertThat(nextData(d, id)).startsWith("GET / HTTP/1.1\r\n");
@@ -121,7 +122,7 @@ class EarlyDataTest {
             old.hello(10, EARLY);
             fresh.hello(10, EARLY);
             assertThat(old.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
-            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> VisitorSockets.httpGet(port),
                     command -> Thread.ofVirtual().start(command));
             int id = old.awaitOpen();
             String request = nextData(old, id);
@@ -180,34 +181,20 @@ class EarlyDataTest {
         try (TestDriver d = TestDriver.start(kit, BindSpec.parseTarget(BindMode.EXPOSE, "127.0.0.1:" + closed, Ports.free(), null, false))) {
             int port = d.await("bind_ok").path("port").asInt();
             for (int i = 0; i < 10; i++) {
-                assertThat(httpGet(port)).as("visitor %d", i).startsWith("HTTP/1.1 502 ");
+                assertThat(VisitorSockets.httpGet(port)).as("visitor %d", i).startsWith("HTTP/1.1 502 ");
             }
         }
     }
 
     private static String echoThrough(int port, long offset, int n) throws Exception {
         byte[] sent = Blob.bytes(offset, n);
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(30_000);
-            Thread writer = Thread.ofVirtual().start(() -> {
-                try {
-                    s.getOutputStream().write(sent);
-                    s.shutdownOutput();
-                } catch (IOException ignored) {
-                    // the reader below reports what arrived
-                }
-            });
-            byte[] got = s.getInputStream().readAllBytes();
-            writer.join();
-            if (got.length != n) {
-                return "got " + got.length + " of " + n + " bytes";
-            }
-            MessageDigest a = MessageDigest.getInstance("SHA-256");
-            MessageDigest b = MessageDigest.getInstance("SHA-256");
-            String want = HexFormat.of().formatHex(a.digest(sent));
-            String have = HexFormat.of().formatHex(b.digest(got));
-            return want.equals(have) ? "intact" : "checksum differs at byte " + Blob.mismatch(got, offset);
+        byte[] got = VisitorSockets.roundTrip(port, sent, 30_000);
+        if (got.length != n) {
+            return "got " + got.length + " of " + n + " bytes";
         }
+        String want = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(sent));
+        String have = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(got));
+        return want.equals(have) ? "intact" : "checksum differs at byte " + Blob.mismatch(got, offset);
     }
 
     /** The next DATA of stream {@code id}, as text; WINDOWs are skipped, anything else fails. */
@@ -225,22 +212,6 @@ class EarlyDataTest {
             byte[] b = new byte[p.remaining()];
             p.get(b);
             return new String(b, StandardCharsets.ISO_8859_1);
-        }
-    }
-
-    private static String httpGet(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
-            try {
-                s.getInputStream().transferTo(answer);
-            } catch (IOException e) {
-                answer.writeBytes(("\n[" + e + "]").getBytes(StandardCharsets.UTF_8));
-            }
-            return answer.toString(StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "[" + e + "]";
         }
     }
 

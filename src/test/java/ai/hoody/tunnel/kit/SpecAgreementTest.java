@@ -8,6 +8,7 @@ import ai.hoody.tunnel.protocol.ResetCode;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
 import ai.hoody.tunnel.support.RawWebSocket;
+import ai.hoody.tunnel.support.VisitorSockets;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
@@ -205,7 +206,7 @@ class SpecAgreementTest {
             assertThat(d.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
             List<CompletableFuture<String>> answers = new ArrayList<>();
             for (int i = 0; i < visitors; i++) {
-                answers.add(CompletableFuture.supplyAsync(() -> httpGet(port), command -> Thread.ofVirtual().start(command)));
+                answers.add(CompletableFuture.supplyAsync(() -> VisitorSockets.httpGet(port), command -> Thread.ofVirtual().start(command)));
             }
             for (int opened = 0; opened < visitors; ) {
                 Frame f = d.nextFrame(Duration.ofSeconds(5));
@@ -224,24 +225,7 @@ class SpecAgreementTest {
                 }
             }
             assertThat(wrong).as("round %d: visitors not answered 503 Retry-After: 5 (of %d)", round, visitors).isEmpty();
-            assertThat(httpGet(port)).as("the next visitor").startsWith("HTTP/1.1 503 ").contains("\r\nRetry-After: 5\r\n");
-        }
-    }
-
-    /** One request on a fresh connection; the whole answer as text (the kit closes after its own answers). */
-    private static String httpGet(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
-            try {
-                s.getInputStream().transferTo(answer);
-            } catch (IOException e) {
-                answer.writeBytes(("\n[" + e + "]").getBytes(StandardCharsets.UTF_8));
-            }
-            return answer.toString(StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "[" + e + "]";
+            assertThat(VisitorSockets.httpGet(port)).as("the next visitor").startsWith("HTTP/1.1 503 ").contains("\r\nRetry-After: 5\r\n");
         }
     }
 
@@ -417,7 +401,7 @@ class SpecAgreementTest {
             old.hello(10);
             fresh.hello(10);
             ControlMessage.BindOk held = (ControlMessage.BindOk) old.bind("http", "expose", port, null, false);
-            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> VisitorSockets.httpGet(port),
                     command -> Thread.ofVirtual().start(command));
             int id = old.awaitOpen(); // not answered: the stream waits for OPEN_OK
             assertThat(fresh.bind("http", "expose", port, null, true)).isInstanceOf(ControlMessage.BindOk.class);
@@ -468,7 +452,7 @@ class SpecAgreementTest {
         try (RawDriver before = RawDriver.connect(kit)) {
             ControlMessage.HelloOk hello = before.hello(10);
             assertThat(before.bind("http", "expose", port, null, false)).isInstanceOf(ControlMessage.BindOk.class);
-            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> httpGet(port),
+            CompletableFuture<String> visitor = CompletableFuture.supplyAsync(() -> VisitorSockets.httpGet(port),
                     command -> Thread.ofVirtual().start(command));
             before.awaitOpen(); // never answered on this socket, which stays open
             try (RawDriver after = RawDriver.connect(kit)) {

@@ -9,6 +9,7 @@ import ai.hoody.tunnel.support.LaptopTcpServer;
 import ai.hoody.tunnel.support.Ports;
 import ai.hoody.tunnel.support.RawDriver;
 import ai.hoody.tunnel.support.TestDriver;
+import ai.hoody.tunnel.support.VisitorSockets;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -85,18 +86,8 @@ class V2ShardsTest {
 
     /** Sends {@code payload} through the tunnel to the echo server and checks the SHA-256 of what comes back. */
     private static boolean echoes(int port, byte[] payload) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(20_000);
-            Thread writer = Thread.ofVirtual().start(() -> {
-                try {
-                    s.getOutputStream().write(payload);
-                    s.shutdownOutput();
-                } catch (IOException ignored) {
-                    // the read below reports what happened
-                }
-            });
-            byte[] back = s.getInputStream().readAllBytes();
-            writer.join();
+        try {
+            byte[] back = VisitorSockets.roundTrip(port, payload, 20_000);
             return MessageDigest.isEqual(Digests.sha256().digest(back), Digests.sha256().digest(payload));
         } catch (InterruptedException e) {
             throw new IOException(e);
