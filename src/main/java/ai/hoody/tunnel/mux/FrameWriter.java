@@ -16,8 +16,18 @@ import java.util.function.Consumer;
 
 /**
  * The one writer of a connection: every message to the peer goes through it, so frame order is a property of this
- * class, not a promise between callers. Senders only queue; one virtual thread per connection ({@code writer-…})
- * drains the queue and hands each batch to the {@link WireSocket}, which writes it with one flush.
+ * class, not a promise between callers. Messages are queued, and batches of them are taken from the queue under its
+ * lock and handed to the {@link WireSocket}, which writes each batch with one flush; one {@code writing} flag lets a
+ * single thread write at a time, so batches go out in the order they were taken.
+ *
+ * <p>A combining writer. Most senders only queue, and one virtual thread per connection ({@code writer-…}) drains
+ * the queue. A {@link Splice} pump — a thread nobody ever interrupts — writes its own message itself when no one is
+ * writing and nothing else is queued: a bulk DATA frame (at least {@link #DIRECT_DATA_BYTES}), or a WINDOW. A bulk
+ * stream then costs no hand-off to the writer thread per frame (two virtual-thread wake-ups; the driver's writer
+ * thread took 43% of its CPU on a one-stream transfer), while small frames and anything queued behind others still
+ * go to the writer thread, which batches many streams into one flush (bench/PROFILE-NOTES.md). Threads that may be
+ * interrupted (handler threads, socket readers) never write: an interrupt landing on a virtual thread blocked in a
+ * socket write closes the socket, which here is the shared WebSocket.
  *
  * <p>Two lanes. The <em>urgent</em> lane (PING, PONG, WINDOW, OPEN_OK) is written before anything queued in the
  * <em>ordered</em> lane (control messages, OPEN, DATA, FIN, RESET, the close), so credit and liveness never wait
@@ -42,6 +52,12 @@ public final class FrameWriter {
     }
 
     private static final int WINDOW_FRAME_BYTES = FrameCodec.HEADER_BYTES + 4;
+    /**
+     * DATA frames at least this large (a bulk stream: {@link Splice} reads grow to full frames while the socket keeps
+     * filling them) may be written by their pump; smaller ones (HTTP requests and responses) always go through the
+     * writer thread, which batches many streams' frames into one flush. Measured: bench/PROFILE-NOTES.md.
+     */
+    static final int DIRECT_DATA_BYTES = 16 * 1024;
 
     /** A WINDOW waiting in the urgent lane; later increments for its stream are added to it. */
     private static final class PendingWindow {
@@ -72,6 +88,12 @@ public final class FrameWriter {
     private long queuedControl;
     private boolean closeQueued;
     private boolean stopped;
+    /** A thread is writing a batch it took: nobody else may take one until it is done. */
+    private boolean writing;
+
+    /** Messages taken from the queue to be written together, and what they free once written. */
+    private record Batch(List<Outbound> messages, long dataBytes, boolean closing) {
+    }
 
     /**
      * @param failed told (once, on the writer's thread or a sender's) why the connection cannot go on: the socket
@@ -88,16 +110,29 @@ public final class FrameWriter {
     /**
      * Queues a DATA frame ({@code frame[0, length)}), waiting while the queue is full.
      *
+     * @param writeIfIdle the caller is a pump that is never interrupted: a bulk frame it may write itself when no
+     *                    one is writing and nothing else is queued
      * @return false when the connection is closing or gone: the frame was dropped
      */
-    public boolean sendData(byte[] frame, int length) throws InterruptedException {
+    public boolean sendData(byte[] frame, int length, boolean writeIfIdle) throws InterruptedException {
+        Batch taken;
         lock.lock();
         try {
             awaitRoom(() -> false);
-            return enqueueData(frame, length);
+            if (!enqueueData(frame, length)) {
+                return false;
+            }
+            taken = takeIfIdle(writeIfIdle && length >= DIRECT_DATA_BYTES);
+            if (taken == null) {
+                work.signal();
+            }
         } finally {
             lock.unlock();
         }
+        if (taken != null) {
+            writeTaken(taken);
+        }
+        return true;
     }
 
     /**
@@ -126,16 +161,30 @@ public final class FrameWriter {
         }
     }
 
-    /** Queues a DATA frame read into room {@link #reserveData reserved} before; never waits. */
+    /**
+     * Queues a DATA frame read into room {@link #reserveData reserved} before; never waits for room. The caller is a
+     * pump that is never interrupted: a bulk frame it writes itself when no one is writing and nothing else is queued.
+     */
     public boolean sendReservedData(byte[] frame, int length, int reserved) {
+        Batch taken;
         lock.lock();
         try {
             reservedData -= reserved;
             space.signalAll();
-            return enqueueData(frame, length);
+            if (!enqueueData(frame, length)) {
+                return false;
+            }
+            taken = takeIfIdle(length >= DIRECT_DATA_BYTES);
+            if (taken == null) {
+                work.signal();
+            }
         } finally {
             lock.unlock();
         }
+        if (taken != null) {
+            writeTaken(taken);
+        }
+        return true;
     }
 
     /** Gives back room reserved and not used (the socket ended, or the stream was reset). */
@@ -170,6 +219,7 @@ public final class FrameWriter {
         return false;
     }
 
+    /** With the lock held; the caller wakes the writer thread unless it writes the frame itself. */
     private boolean enqueueData(byte[] frame, int length) {
         if (stopped || closeQueued) {
             return false;
@@ -177,7 +227,6 @@ public final class FrameWriter {
         ordered.add(new Outbound.Binary(frame, length, true));
         queuedData += length;
         memory.chargeOutbound(length);
-        work.signal();
         return true;
     }
 
@@ -208,7 +257,19 @@ public final class FrameWriter {
 
     /** Queues credit for the peer, added to a WINDOW for the same stream still queued. Never waits. */
     public void sendWindow(int streamId, int increment) {
+        sendWindow(streamId, increment, false);
+    }
+
+    /**
+     * As {@link #sendWindow(int, int)}.
+     *
+     * @param writeIfIdle the caller is a pump that is never interrupted: when no one is writing and nothing else is
+     *                    queued, it writes the WINDOW itself (so a pump delivering one direction never waits for the
+     *                    other direction's bulk writes)
+     */
+    public void sendWindow(int streamId, int increment, boolean writeIfIdle) {
         boolean overflow;
+        Batch taken = null;
         lock.lock();
         try {
             if (stopped || closeQueued) {
@@ -224,12 +285,19 @@ public final class FrameWriter {
             urgent.add(pending);
             queuedControl += WINDOW_FRAME_BYTES;
             overflow = queuedControl > limits.queuedControlBytes();
-            work.signal();
+            if (!overflow) {
+                taken = takeIfIdle(writeIfIdle && ordered.isEmpty());
+            }
+            if (taken == null) {
+                work.signal();
+            }
         } finally {
             lock.unlock();
         }
         if (overflow) {
             overflowed();
+        } else if (taken != null) {
+            writeTaken(taken);
         }
     }
 
@@ -309,64 +377,109 @@ public final class FrameWriter {
                 + " bytes of messages other than DATA are waiting to be sent");
     }
 
+    /**
+     * With the lock held: takes a batch for the calling thread to write when it may, no one else is writing, and
+     * nothing but the caller's own message is queued. With others queued the writer thread takes them all in one
+     * batch (one flush for many streams: what keeps HTTP's many small frames cheap).
+     */
+    private Batch takeIfIdle(boolean mayWrite) {
+        if (!mayWrite || writing || stopped || urgent.size() + ordered.size() != 1) {
+            return null;
+        }
+        writing = true;
+        return takeBatch();
+    }
+
+    /**
+     * With the lock held and {@code writing} just set: takes the urgent lane (it goes first) and up to
+     * {@link Limits#batchBytes} of the ordered lane, stopping after a close.
+     */
+    private Batch takeBatch() {
+        List<Outbound> messages = new ArrayList<>(urgent.size() + Math.min(ordered.size(), 16));
+        for (Object o : urgent) {
+            if (o instanceof PendingWindow w) {
+                windows.remove(w.streamId);
+                messages.add(new Outbound.Binary(FrameCodec.window(w.streamId, w.increment), false));
+                queuedControl -= WINDOW_FRAME_BYTES;
+            } else {
+                Outbound m = (Outbound) o;
+                messages.add(m);
+                queuedControl -= m.size();
+            }
+        }
+        urgent.clear();
+        long dataBytes = 0;
+        boolean closing = false;
+        int bytes = 0;
+        while (!ordered.isEmpty() && bytes < limits.batchBytes()) {
+            Outbound m = ordered.poll();
+            messages.add(m);
+            bytes += m.size();
+            if (m instanceof Outbound.Binary b && b.data()) {
+                dataBytes += m.size();
+                queuedData -= m.size();
+            } else {
+                queuedControl -= m.size();
+            }
+            if (m instanceof Outbound.Close) {
+                closing = true;
+                break;
+            }
+        }
+        if (dataBytes > 0) {
+            space.signalAll();
+        }
+        return new Batch(messages, dataBytes, closing);
+    }
+
+    /**
+     * Writes a batch this thread took, then gives up the socket; what was queued meanwhile is the writer thread's.
+     *
+     * @return false when the connection is over (the write failed, or the batch held the close)
+     */
+    private boolean writeTaken(Batch batch) {
+        try {
+            socket.write(batch.messages());
+        } catch (IOException e) {
+            memory.releaseOutbound(batch.dataBytes());
+            stop();
+            failed.accept("writing to the socket failed: " + e.getMessage());
+            return false;
+        }
+        memory.releaseOutbound(batch.dataBytes());
+        if (batch.closing()) {
+            stop(); // nothing may follow the closing handshake
+            return false;
+        }
+        lock.lock();
+        try {
+            writing = false;
+            if (!urgent.isEmpty() || !ordered.isEmpty()) {
+                work.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return true;
+    }
+
     private void run() {
-        List<Outbound> batch = new ArrayList<>();
         while (true) {
-            long dataBytes = 0;
-            boolean closing = false;
+            Batch batch;
             lock.lock();
             try {
-                while (urgent.isEmpty() && ordered.isEmpty() && !stopped) {
+                while ((writing || (urgent.isEmpty() && ordered.isEmpty())) && !stopped) {
                     work.awaitUninterruptibly();
                 }
                 if (stopped) {
                     return;
                 }
-                for (Object o : urgent) {
-                    if (o instanceof PendingWindow w) {
-                        windows.remove(w.streamId);
-                        batch.add(new Outbound.Binary(FrameCodec.window(w.streamId, w.increment), false));
-                        queuedControl -= WINDOW_FRAME_BYTES;
-                    } else {
-                        Outbound m = (Outbound) o;
-                        batch.add(m);
-                        queuedControl -= m.size();
-                    }
-                }
-                urgent.clear();
-                int bytes = 0;
-                while (!ordered.isEmpty() && bytes < limits.batchBytes()) {
-                    Outbound m = ordered.poll();
-                    batch.add(m);
-                    bytes += m.size();
-                    if (m instanceof Outbound.Binary b && b.data()) {
-                        dataBytes += m.size();
-                        queuedData -= m.size();
-                    } else {
-                        queuedControl -= m.size();
-                    }
-                    if (m instanceof Outbound.Close) {
-                        closing = true;
-                        break;
-                    }
-                }
-                space.signalAll();
+                writing = true;
+                batch = takeBatch();
             } finally {
                 lock.unlock();
             }
-            try {
-                socket.write(batch);
-            } catch (IOException e) {
-                memory.releaseOutbound(dataBytes);
-                stop();
-                failed.accept("writing to the socket failed: " + e.getMessage());
-                return;
-            } finally {
-                batch.clear();
-            }
-            memory.releaseOutbound(dataBytes);
-            if (closing) {
-                stop(); // nothing may follow the closing handshake
+            if (!writeTaken(batch)) {
                 return;
             }
         }

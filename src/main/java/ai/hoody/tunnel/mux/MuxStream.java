@@ -204,6 +204,18 @@ public final class MuxStream {
      * pressure the window aimed for shrinks (credit is withheld), and grows back when the pressure is gone.
      */
     public void consumed(int n) {
+        consumed(n, false);
+    }
+
+    /**
+     * As {@link #consumed(int)}, from a {@link Splice} pump, which nobody interrupts: it may write the WINDOW to the
+     * connection's socket itself when no one else is writing ({@link FrameWriter}).
+     */
+    void consumedByPump(int n) {
+        consumed(n, true);
+    }
+
+    private void consumed(int n, boolean byPump) {
         long increment;
         lock.lock();
         try {
@@ -229,7 +241,7 @@ public final class MuxStream {
         } finally {
             lock.unlock();
         }
-        mux.writer().sendWindow(id, (int) increment);
+        mux.writer().sendWindow(id, (int) increment, byPump);
     }
 
     // --- sending ---
@@ -255,7 +267,7 @@ public final class MuxStream {
             }
             lastActiveNanos = System.nanoTime();
             byte[] frame = FrameCodec.data(id, b, off, n);
-            mux.writer().sendData(frame, frame.length);
+            mux.writer().sendData(frame, frame.length, false); // an interruptible caller: queue only
             mux.sent(n);
             off += n;
             len -= n;
@@ -337,7 +349,10 @@ public final class MuxStream {
         return new SendSlot(FrameCodec.dataBuffer(n), n, reserved);
     }
 
-    /** Sends the {@code n} bytes read into {@code slot} as one DATA frame. */
+    /**
+     * Sends the {@code n} bytes read into {@code slot} as one DATA frame. For {@link Splice}'s pump, which nobody
+     * interrupts: a bulk frame it may write to the connection's socket itself ({@link FrameWriter}).
+     */
     public void send(SendSlot slot, int n) throws StreamResetException {
         lock.lock();
         try {
@@ -355,7 +370,7 @@ public final class MuxStream {
             mux.writer().sendReservedData(slot.frame, length, slot.reserved);
         } else {
             try {
-                mux.writer().sendData(slot.frame, length);
+                mux.writer().sendData(slot.frame, length, true);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -109,7 +109,7 @@ public final class Splice {
             while ((chunk = stream.read()) != null) {
                 int n = chunk.remaining();
                 out.write(chunk.array(), chunk.arrayOffset() + chunk.position(), n);
-                stream.consumed(n);
+                stream.consumedByPump(n);
             }
             socket.shutdownOutput();
         } catch (StreamResetException e) {

@@ -1161,7 +1161,7 @@ class MultiplexerTest {
     // ================================================================== one multiplexer against a scripted peer
 
     /** Records what a multiplexer sends; the test plays the peer by calling receive() itself. */
-    static final class Recorder implements WireSocket {
+    static class Recorder implements WireSocket {
         final BlockingQueue<Frame> sent = new LinkedBlockingQueue<>();
 
         @Override
@@ -1171,7 +1171,7 @@ class MultiplexerTest {
                     throw new AssertionError("unexpected " + m);
                 }
                 try {
-                    sent.add(FrameCodec.decode(ByteBuffer.wrap(b.frame())));
+                    sent.add(FrameCodec.decode(ByteBuffer.wrap(b.frame(), 0, b.length())));
                 } catch (MalformedMessageException e) {
                     throw new AssertionError("sent a malformed frame", e);
                 }
@@ -1328,6 +1328,93 @@ class MultiplexerTest {
         assertThat(s.isReset()).isFalse();
         feed(scripted, FrameCodec.data(1, full, 0, 1));
         assertThat(((Frame.Reset) r.next()).code()).isEqualTo(ResetCode.FLOW_CONTROL_ERROR);
+    }
+
+    /**
+     * Who writes the socket (FrameWriter's combining): a Splice pump, which nobody interrupts, writes its own DATA
+     * and WINDOWs when no one else is writing (no hand-off per frame); a handler's thread, which may be interrupted,
+     * only ever queues — an interrupt on a virtual thread blocked in a socket write would close the shared socket.
+     */
+    @Test
+    void pumpsWriteTheSocketThemselvesWhenIdleAndHandlerThreadsNeverDo() throws Exception {
+        Queue<String> writers = new ConcurrentLinkedQueue<>();
+        AtomicInteger smallDataByPump = new AtomicInteger();
+        Recorder r = new Recorder() {
+            @Override
+            public void write(List<Outbound> batch) {
+                for (Outbound m : batch) {
+                    Outbound.Binary b = (Outbound.Binary) m;
+                    String thread = Thread.currentThread().getName();
+                    writers.add(thread + " " + b.frame()[0]);
+                    if (thread.equals("pump") && b.frame()[0] == FrameType.DATA.code
+                            && b.length() - FrameCodec.HEADER_BYTES < FrameWriter.DIRECT_DATA_BYTES) {
+                        smallDataByPump.incrementAndGet();
+                    }
+                }
+                super.write(batch);
+            }
+        };
+        MuxStream s = scriptedDriverStream(r, new Counting());
+        writers.clear();
+
+        // A handler writes: queued, written by the writer thread.
+        Thread handler = Thread.ofVirtual().name("handler").start(() -> {
+            try {
+                s.write(new byte[100], 0, 100);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        handler.join(5_000);
+        assertThat(r.next()).isEqualTo(new Frame.Data(1, ByteBuffer.wrap(new byte[100])));
+        assertThat(writers).singleElement().asString().startsWith("writer-test ");
+        writers.clear();
+
+        // A pump on a real socket. Bulk DATA (full reads, at least FrameWriter.DIRECT_DATA_BYTES) leaves on the pump's
+        // own thread when nothing else is queued; small DATA always through the writer thread, which batches it.
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             java.net.Socket local = new java.net.Socket(server.getInetAddress(), server.getLocalPort());
+             java.net.Socket accepted = server.accept()) {
+            Thread pump = Thread.ofVirtual().name("pump").start(() -> Splice.run(s, accepted));
+            int total = 4 << 20;
+            Thread source = Thread.ofVirtual().start(() -> {
+                try {
+                    local.getOutputStream().write(new byte[total]);
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            long received = 0;
+            long unacknowledged = 0;
+            while (received < total) {
+                Frame f = r.next();
+                if (f instanceof Frame.Data d) {
+                    received += d.payload().remaining();
+                    unacknowledged += d.payload().remaining();
+                    if (unacknowledged >= WINDOW / 2) { // play the kit: credit back as it is used
+                        feed(scripted, FrameCodec.window(1, (int) unacknowledged));
+                        unacknowledged = 0;
+                    }
+                }
+            }
+            source.join(5_000);
+            List<String> data = writers.stream().filter(w -> w.endsWith(" " + FrameType.DATA.code)).toList();
+            assertThat(data).as("bulk DATA written by the pump itself").contains("pump " + FrameType.DATA.code);
+            assertThat(data).as("nobody else writes").allMatch(w -> w.startsWith("pump ") || w.startsWith("writer-test "));
+            assertThat(smallDataByPump.get()).as("only bulk frames are written by the pump").isZero();
+
+            // Its WINDOW, with nothing else queued, leaves on the stream -> socket pump's thread.
+            writers.clear();
+            byte[] half = new byte[WINDOW / 2];
+            feed(scripted, FrameCodec.data(1, half, 0, half.length));
+            local.getInputStream().readNBytes(half.length);
+            assertThat(r.next()).isEqualTo(new Frame.Window(1, WINDOW / 2));
+            assertThat(writers).singleElement().asString().isEqualTo("stream-1-to-socket " + FrameType.WINDOW.code);
+
+            s.reset(ResetCode.CANCEL, "test over");
+            pump.join(5_000);
+            assertThat(pump.isAlive()).isFalse();
+        }
     }
 
     @Test
