@@ -6,6 +6,7 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -17,6 +18,8 @@ final class PortListener {
     private static final Logger LOG = Logger.getLogger(PortListener.class);
     /** Pause after an accept error (EMFILE and friends) so a failing accept never spins a core. */
     private static final long ACCEPT_BACKOFF_MILLIS = 50;
+    /** How long {@link #close} waits for the accept loop to end (it takes microseconds; a bound, not a delay). */
+    private static final long CLOSE_WAIT_MILLIS = 1_000;
 
     private final ServerSocket server;
     private final KitContext kit;
@@ -45,6 +48,11 @@ final class PortListener {
     /** False when the socket is still open but its accept loop has died: the port would hang visitors (liveness). */
     boolean isAccepting() {
         return server.isClosed() || acceptLoop == null || acceptLoop.isAlive();
+    }
+
+    /** The accept loop's state (WAITING while it is blocked in accept); for tests. */
+    Thread.State acceptLoopState() {
+        return acceptLoop == null ? Thread.State.NEW : acceptLoop.getState();
     }
 
     /**
@@ -99,14 +107,27 @@ final class PortListener {
         return true;
     }
 
-    /** Stops accepting; streams already open are the session's to reset. Gives the listener's fd permit back. */
+    /**
+     * Stops accepting; streams already open are the session's to reset. Gives the listener's fd permit back. Returns
+     * once the port refuses connections: the JDK closes a socket whose {@code accept} a virtual thread is blocked in
+     * only when that thread next runs, so this waits (at most {@link #CLOSE_WAIT_MILLIS}) for the accept loop to end;
+     * until then the port would still take connections — after the BIND_REVOKED that says it is gone.
+     */
     synchronized void close() {
         if (!server.isClosed()) {
             Splice.closeQuietly(server);
             kit.fds.release();
         }
-        if (acceptLoop != null) {
-            acceptLoop.interrupt();
+        Thread loop = acceptLoop;
+        if (loop != null && loop != Thread.currentThread()) {
+            loop.interrupt();
+            try {
+                if (!loop.join(Duration.ofMillis(CLOSE_WAIT_MILLIS))) {
+                    LOG.warnf("the accept loop of port %d did not end within %d ms of its close", port(), CLOSE_WAIT_MILLIS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
