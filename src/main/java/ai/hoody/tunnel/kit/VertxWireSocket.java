@@ -22,7 +22,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #MAX_IN_FLIGHT_BYTES} are still in Netty's outbound buffer. That is what makes the socket's writability reach
  * the writer: a driver that stops reading stops the writer here, then the senders, instead of growing Netty's queue.
  *
- * <p>Threading: {@link #write} on the connection's writer thread; completions on the event loop.
+ * <p>Threading: {@link #write} on one thread at a time, as the connection's {@code FrameWriter} lets it (its writer
+ * thread, or a stream's pump writing its own frame); completions on the event loop.
  */
 final class VertxWireSocket implements WireSocket {
 

@@ -122,10 +122,7 @@ public final class FrameWriter {
             if (!enqueueData(frame, length)) {
                 return false;
             }
-            taken = takeIfIdle(writeIfIdle && length >= DIRECT_DATA_BYTES);
-            if (taken == null) {
-                work.signal();
-            }
+            taken = takeOrWakeWriter(writeIfIdle && length >= DIRECT_DATA_BYTES);
         } finally {
             lock.unlock();
         }
@@ -174,10 +171,7 @@ public final class FrameWriter {
             if (!enqueueData(frame, length)) {
                 return false;
             }
-            taken = takeIfIdle(length >= DIRECT_DATA_BYTES);
-            if (taken == null) {
-                work.signal();
-            }
+            taken = takeOrWakeWriter(length >= DIRECT_DATA_BYTES);
         } finally {
             lock.unlock();
         }
@@ -285,11 +279,10 @@ public final class FrameWriter {
             urgent.add(pending);
             queuedControl += WINDOW_FRAME_BYTES;
             overflow = queuedControl > limits.queuedControlBytes();
-            if (!overflow) {
-                taken = takeIfIdle(writeIfIdle && ordered.isEmpty());
-            }
-            if (taken == null) {
+            if (overflow) {
                 work.signal();
+            } else {
+                taken = takeOrWakeWriter(writeIfIdle);
             }
         } finally {
             lock.unlock();
@@ -378,12 +371,14 @@ public final class FrameWriter {
     }
 
     /**
-     * With the lock held: takes a batch for the calling thread to write when it may, no one else is writing, and
-     * nothing but the caller's own message is queued. With others queued the writer thread takes them all in one
-     * batch (one flush for many streams: what keeps HTTP's many small frames cheap).
+     * With the lock held, after the caller queued one message: takes a batch (that message alone) for the calling
+     * thread to write when it may, no one else is writing, and nothing else is queued; otherwise wakes the writer
+     * thread and returns null. With others queued the writer thread takes them all in one batch (one flush for many
+     * streams: what keeps HTTP's many small frames cheap).
      */
-    private Batch takeIfIdle(boolean mayWrite) {
+    private Batch takeOrWakeWriter(boolean mayWrite) {
         if (!mayWrite || writing || stopped || urgent.size() + ordered.size() != 1) {
+            work.signal();
             return null;
         }
         writing = true;

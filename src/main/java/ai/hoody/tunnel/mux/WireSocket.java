@@ -11,9 +11,10 @@ import java.util.List;
 public interface WireSocket {
 
     /**
-     * Writes the messages in order and flushes once. Called by the writer's thread only; may block while the socket
-     * cannot take more (that is the back-pressure that stops senders). After a {@link Outbound.Close} nothing else is
-     * written.
+     * Writes the messages in order and flushes once. Called by one thread at a time, one the {@link FrameWriter} lets
+     * write (its writer thread, or a {@link Splice} pump writing its own frame), never one that may be interrupted;
+     * may block while the socket cannot take more (that is the back-pressure that stops senders). After a
+     * {@link Outbound.Close} nothing else is written.
      *
      * @throws IOException when the socket is broken; the writer then stops and aborts it
      */
