@@ -10,6 +10,8 @@ build the changed tree elsewhere and compare its jar with the current one.
       --variant 'win1m|target/quarkus-app/quarkus-run.jar|-Dhoody.tunnel.stream-window=1048576|'
 
 A variant is NAME|JAR|KIT_JVM_FLAGS|DRIVER_JVM_FLAGS. Prints one line per measurement and a median table.
+--workloads picks what to measure (p1,p8,p1R,c50,close50,c200; default all but c200), --p8-reps how many p8 samples
+per round, e.g. --workloads p8,c50,c200 --p8-reps 3 for the multi-stream and concurrency cases.
 --only-close measures only new connections (wrk -c50, Connection: close), e.g. for
 --variant 'early|JAR||' --variant 'noearly|JAR|-Dhoody.tunnel.early-data=false|'.
 Uses the same helpers as bench.py (iperf3, nginx, free ports, cleanup)."""
@@ -44,40 +46,49 @@ class AB(bench.Bench):
         pids = [kit.pid, dp.pid]  # whole process trees (bench.CpuMeter)
         if self.args.only_close:
             self.wrk(eport, 50, secs=w, close=True)
-            self.close_workloads(name, kit, de, eport, (True,))
+            self.close_workloads(name, kit, de, eport, ((50, True),))
             bench.log(f"{name}: close50 {[round(x) for x in self.data[name + '.close50'][-self.args.reps:]]} "
                       f"µs/req {[round(x, 1) for x in self.data[name + '.close50.cpu_us'][-self.args.reps:]]}")
             for p in (dp, de, kit):
                 self.drop(p)
             return
+        wl = self.workloads
         self.iperf3(pport, 1, secs=w)
         self.iperf3(pport, 8, secs=2)
         self.wrk(eport, 50, secs=w)
         self.wrk(eport, 50, secs=2, close=True)
-        for _ in range(self.args.reps):
-            (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1))
-            self.rec(f"{name}.p1", g)
-            self.rec(f"{name}.p1.cpu_per_gb", cpu / (nbytes / 1e9))
-        (g, _), _, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 8))
-        self.rec(f"{name}.p8", g)
-        for _ in range(self.args.reps):
-            (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
-            self.rec(f"{name}.p1R", g)
-            self.rec(f"{name}.p1R.cpu_per_gb", cpu / (nbytes / 1e9))
-        self.close_workloads(name, kit, de, eport, (False, True))
-        bench.log(f"{name}: p1 {self.data[name + '.p1'][-self.args.reps:]} p8 {self.data[name + '.p8'][-1]:.2f} "
-                  f"p1R {[round(x, 2) for x in self.data[name + '.p1R'][-self.args.reps:]]} "
-                  f"c50 {[round(x) for x in self.data[name + '.c50'][-self.args.reps:]]} "
-                  f"close50 {[round(x) for x in self.data[name + '.close50'][-self.args.reps:]]}")
+        if "p1" in wl:
+            for _ in range(self.args.reps):
+                (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1))
+                self.rec(f"{name}.p1", g)
+                self.rec(f"{name}.p1.cpu_per_gb", cpu / (nbytes / 1e9))
+        if "p8" in wl:
+            for _ in range(self.args.p8_reps):
+                (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 8))
+                self.rec(f"{name}.p8", g)
+                self.rec(f"{name}.p8.cpu_per_gb", cpu / (nbytes / 1e9))
+        if "p1R" in wl:
+            for _ in range(self.args.reps):
+                (g, nbytes), cpu, _ = self.with_cpu(pids, lambda: self.iperf3(pport, 1, reverse=True))
+                self.rec(f"{name}.p1R", g)
+                self.rec(f"{name}.p1R.cpu_per_gb", cpu / (nbytes / 1e9))
+        self.close_workloads(name, kit, de, eport,
+                             [c for c in ((50, False), (50, True), (200, False)) if self.key(*c) in wl])
+        bench.log(f"{name}: " + " ".join(f"{k} {[round(x, 2) for x in self.data.get(name + '.' + k, [])[-max(self.args.reps, self.args.p8_reps):]]}"
+                                         for k in wl))
         for p in (dp, de, kit):
             self.drop(p)
 
-    def close_workloads(self, name, kit, de, eport, closes):
-        """wrk -c50 through EXPOSE, keep-alive and/or Connection: close; CPU of kit + expose driver per request."""
-        for close in closes:
-            key = f"{name}.{'close50' if close else 'c50'}"
+    @staticmethod
+    def key(conns, close):
+        return f"close{conns}" if close else f"c{conns}"
+
+    def close_workloads(self, name, kit, de, eport, workloads):
+        """wrk through EXPOSE at (connections, Connection: close?) each; CPU of kit + expose driver per request."""
+        for conns, close in workloads:
+            key = f"{name}.{self.key(conns, close)}"
             for _ in range(self.args.reps):
-                v, cpu, _ = self.with_cpu([kit.pid, de.pid], lambda: self.wrk(eport, 50, close=close))
+                v, cpu, _ = self.with_cpu([kit.pid, de.pid], lambda: self.wrk(eport, conns, close=close))
                 self.rec(key, v["rps"])
                 self.rec(key + ".p99_ms", v["p99_us"] / 1000)
                 self.rec(key + ".cpu_us", cpu / max(v["requests"], 1) * 1e6)
@@ -93,8 +104,12 @@ def main():
     ap.add_argument("--download-mib", type=int, default=16)
     ap.add_argument("--only-close", action="store_true",
                     help="only wrk -c50 with Connection: close (new connections), no iperf3 or keep-alive")
+    ap.add_argument("--workloads", default="p1,p8,p1R,c50,close50",
+                    help="comma-separated, from p1,p8,p1R,c50,close50,c200 (default: all but c200)")
+    ap.add_argument("--p8-reps", type=int, default=1, help="samples of p8 per round (it is the noisiest)")
     args = ap.parse_args()
     b = AB(args)
+    b.workloads = args.workloads.split(",")
     variants = [v.split("|") for v in args.variant]
     try:
         b.start_services()
@@ -106,7 +121,9 @@ def main():
     cols = [("p1", "p1 Gbit/s", ".2f"), ("p1.cpu_per_gb", "CPU-s/GB", ".2f"), ("p8", "p8 Gbit/s", ".2f"),
             ("p1R", "p1R Gbit/s", ".2f"), ("p1R.cpu_per_gb", "R CPU-s/GB", ".2f"), ("c50", "c50 req/s", ".0f"),
             ("c50.cpu_us", "c50 µs/req", ".1f"), ("c50.p99_ms", "c50 p99 ms", ".2f"), ("close50", "close req/s", ".0f"),
-            ("close50.cpu_us", "close µs/req", ".1f")]
+            ("close50.cpu_us", "close µs/req", ".1f"),
+            ("c200", "c200 req/s", ".0f"), ("c200.cpu_us", "c200 µs/req", ".1f"), ("c200.p99_ms", "c200 p99 ms", ".2f")]
+    cols = [c for c in cols if c[0].split(".")[0] in b.workloads]
     print(f"{'variant':12s} " + " ".join(f"{h:>12s}" for _, h, _ in cols))
     for name, *_ in variants:
         m = lambda k: statistics.median(b.data.get(f"{name}.{k}", [0]))  # noqa: E731

@@ -10,7 +10,6 @@ import io.quarkus.websockets.next.WebSocketConnection;
 import io.vertx.core.buffer.Buffer;
 import org.jboss.logging.Logger;
 
-import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -107,7 +106,7 @@ final class DriverSocket {
             reject("malformed", Protocol.CLOSE_PROTOCOL_ERROR, "stream frame before HELLO");
             return;
         }
-        connection.onBinary(ByteBuffer.wrap(message.getBytes()));
+        connection.onBinary(VertxWireSocket.received(message));
     }
 
     /** A WebSocket ping or pong from the driver: a sign of life, like any message. */

@@ -3,6 +3,8 @@ package ai.hoody.tunnel.kit;
 import ai.hoody.tunnel.mux.Outbound;
 import ai.hoody.tunnel.mux.WireSocket;
 import ai.hoody.tunnel.protocol.Protocol;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.quarkus.websockets.next.CloseReason;
 import io.quarkus.websockets.next.WebSocketConnection;
@@ -11,6 +13,7 @@ import io.vertx.core.buffer.Buffer;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -42,6 +45,20 @@ final class VertxWireSocket implements WireSocket {
     VertxWireSocket(WebSocketConnection ws, InboundGate gate) {
         this.ws = ws;
         this.gate = gate;
+    }
+
+    /**
+     * A received message's bytes, for the connection to keep (a DATA payload waits in its stream until the local
+     * socket takes it). Vert.x has already copied each frame out of Netty's pooled buffers into an unpooled heap buffer
+     * of its own ({@code VertxHandler.safeBuffer}), so such a buffer's array is wrapped, not copied again. Only memory a
+     * pool may hand out again (a pooled buffer, or one with no array) is copied.
+     */
+    static ByteBuffer received(Buffer message) {
+        ByteBuf b = message.getByteBuf();
+        if (b.hasArray() && !(b.alloc() instanceof PooledByteBufAllocator)) {
+            return ByteBuffer.wrap(b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes()).slice();
+        }
+        return ByteBuffer.wrap(message.getBytes());
     }
 
     @Override
