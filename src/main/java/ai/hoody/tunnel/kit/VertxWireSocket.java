@@ -4,8 +4,8 @@ import ai.hoody.tunnel.mux.Outbound;
 import ai.hoody.tunnel.mux.WireSocket;
 import ai.hoody.tunnel.protocol.Protocol;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.quarkus.websockets.next.CloseReason;
 import io.quarkus.websockets.next.WebSocketConnection;
 import io.smallrye.mutiny.Uni;
@@ -47,16 +47,26 @@ final class VertxWireSocket implements WireSocket {
         this.gate = gate;
     }
 
+    /** Bytes of a received message's array that may lie outside the message and still be kept with it. */
+    static final int MAX_WRAPPED_SLACK_BYTES = 64;
+
     /**
      * A received message's bytes, for the connection to keep (a DATA payload waits in its stream until the local
      * socket takes it). Vert.x has already copied each frame out of Netty's pooled buffers into an unpooled heap buffer
-     * of its own ({@code VertxHandler.safeBuffer}), so such a buffer's array is wrapped, not copied again. Only memory a
-     * pool may hand out again (a pooled buffer, or one with no array) is copied.
+     * of its own, sized to the message ({@code VertxHandler.safeBuffer}), so such a buffer's array is wrapped, not
+     * copied again. Anything else is copied: memory of any pool (Netty has more than one kind; a pool hands the memory
+     * out again once the message is released), memory with no array, and an array much larger than the message (a
+     * message Vert.x put together from fragments), which would otherwise pin more than the memory budget counts.
      */
     static ByteBuffer received(Buffer message) {
-        ByteBuf b = message.getByteBuf();
-        if (b.hasArray() && !(b.alloc() instanceof PooledByteBufAllocator)) {
-            return ByteBuffer.wrap(b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes()).slice();
+        ByteBuf b = message.getByteBuf(); // a duplicate, perhaps wrapped again: what owns the memory is underneath
+        ByteBuf root = b;
+        while (root.unwrap() != null) {
+            root = root.unwrap();
+        }
+        int length = message.length(); // a Vert.x buffer's bytes are [0, length), whatever its reader index
+        if (root instanceof UnpooledHeapByteBuf && b.array().length - length <= MAX_WRAPPED_SLACK_BYTES) {
+            return ByteBuffer.wrap(b.array(), b.arrayOffset(), length).slice();
         }
         return ByteBuffer.wrap(message.getBytes());
     }

@@ -1,5 +1,6 @@
 package ai.hoody.tunnel.kit;
 
+import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -35,6 +36,25 @@ class VertxWireSocketReceivedTest {
     }
 
     @Test
+    void memoryOfNettysAdaptivePoolIsCopiedToo() {
+        // Not a PooledByteBufAllocator, and Vert.x does not copy out of it: only a list of what is safe to keep holds.
+        ByteBuf adaptive = new AdaptiveByteBufAllocator(false, false).heapBuffer(64);
+        adaptive.writeBytes(BYTES);
+        ByteBuffer kept = VertxWireSocket.received(Buffer.buffer(adaptive));
+        adaptive.setByte(0, 99);
+        adaptive.release();
+        assertThat(bytes(kept)).containsExactly(BYTES);
+    }
+
+    @Test
+    void anArrayMuchLargerThanItsMessageIsCopiedToTheMessagesSize() {
+        ByteBuf large = Unpooled.buffer(64 * 1024).writeBytes(BYTES); // e.g. a message Vert.x put together from fragments
+        ByteBuffer kept = VertxWireSocket.received(Buffer.buffer(large));
+        assertThat(kept.array()).isNotSameAs(large.array()).hasSize(BYTES.length);
+        assertThat(bytes(kept)).containsExactly(BYTES);
+    }
+
+    @Test
     void directMemoryIsCopied() {
         ByteBuf direct = Unpooled.directBuffer(64).writeBytes(BYTES);
         ByteBuffer kept = VertxWireSocket.received(Buffer.buffer(direct));
@@ -44,9 +64,12 @@ class VertxWireSocketReceivedTest {
     }
 
     @Test
-    void anUnpooledHeapBufferIsWrappedFromItsReaderIndex() {
-        ByteBuf heap = Unpooled.buffer(64).writeBytes(new byte[] {42, 42}).writeBytes(BYTES);
-        heap.readerIndex(2);
+    void anUnpooledHeapBufferIsWrappedFromItsArrayOffset() {
+        byte[] array = new byte[2 + BYTES.length];
+        array[0] = 42;
+        array[1] = 42;
+        System.arraycopy(BYTES, 0, array, 2, BYTES.length);
+        ByteBuf heap = Unpooled.wrappedBuffer(array, 2, BYTES.length); // a slice of an unpooled heap buffer
         ByteBuffer kept = VertxWireSocket.received(Buffer.buffer(heap));
         assertThat(kept.hasArray()).isTrue();
         assertThat(kept.array()).isSameAs(heap.array());
