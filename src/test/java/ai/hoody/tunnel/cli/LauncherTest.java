@@ -215,6 +215,15 @@ class LauncherTest {
     }
 
     @Test
+    void aHeapOptionTheUserSetsIsNotReplacedByTheLaunchersOwn() throws Exception {
+        Run kit = launch(Map.of("JDK_JAVA_OPTIONS", "-XX:MaxRAMPercentage=75 -XX:MaxRAM=1g"), JAVA_25.toString(), null);
+        assertThat(kit.exit()).as(kit.err()).isZero();
+        assertThat(kit.out()).contains("-XX:MaxRAMPercentage=75").doesNotContain("-XX:MaxRAMPercentage=50")
+                .contains("-XX:MaxRAM=1g").doesNotContain("-XX:MaxRAM=384m")
+                .contains("-XX:+UseSerialGC").contains("-XX:MaxHeapFreeRatio=20");
+    }
+
+    @Test
     void aMissingJarIsAClearError() throws Exception {
         Path copy = work.resolve("alone/hoody-tunnel");
         Files.createDirectories(copy.getParent());
