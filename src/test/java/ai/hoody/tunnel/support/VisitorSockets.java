@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** A visitor or container client on one fresh TCP connection to a tunnelled port (127.0.0.1). */
 public final class VisitorSockets {
@@ -18,16 +19,28 @@ public final class VisitorSockets {
     public static byte[] roundTrip(int port, byte[] payload, int timeoutMillis) throws IOException, InterruptedException {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(timeoutMillis);
+            AtomicReference<IOException> uploadFailure = new AtomicReference<>();
             Thread writer = Thread.ofVirtual().start(() -> {
                 try {
                     s.getOutputStream().write(payload);
                     s.shutdownOutput();
-                } catch (IOException ignored) {
-                    // what comes back (or does not) tells the caller what happened
+                } catch (IOException e) {
+                    uploadFailure.set(e);
                 }
             });
-            byte[] back = s.getInputStream().readAllBytes();
+            byte[] back;
+            try {
+                back = s.getInputStream().readAllBytes();
+            } catch (IOException e) {
+                if (uploadFailure.get() != null) {
+                    e.addSuppressed(uploadFailure.get());
+                }
+                throw e;
+            }
             writer.join();
+            if (uploadFailure.get() != null) { // an echo cut short would otherwise hide why
+                throw new IOException("the upload failed after " + back.length + " bytes came back", uploadFailure.get());
+            }
             return back;
         }
     }
