@@ -14,6 +14,10 @@ import picocli.CommandLine;
 public class Main {
 
     public static void main(String... args) {
+        if (args.length == 0) { // the kit with its defaults: no command line to build (picocli's model is ~170 classes)
+            Quarkus.run(args);
+            return;
+        }
         CommandLine cli = TunnelCli.commandLine();
         if (args.length > 0 && cli.getSubcommands().containsKey(args[0])) {
             System.exit(cli.execute(args));

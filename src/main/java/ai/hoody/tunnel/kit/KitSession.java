@@ -14,6 +14,8 @@ import ai.hoody.tunnel.protocol.Protocol;
 import ai.hoody.tunnel.protocol.ResetCode;
 import org.jboss.logging.Logger;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -609,8 +611,7 @@ public final class KitSession implements TunnelConnection.Handler {
 
     /** Compares a secret a driver sent (resume or join token) in constant time; null never matches. */
     private static boolean secretMatches(String given, String expected) {
-        return given != null && java.security.MessageDigest.isEqual(given.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                expected.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8));
     }
 
     // --- the end ---
