@@ -48,6 +48,11 @@ public final class KitProcess implements AutoCloseable {
      * @param config {@code hoody.tunnel.*} (or other) properties, passed as {@code -D}
      */
     public static KitProcess start(List<String> jvmOptions, Map<String, String> config) throws Exception {
+        return start(jvmOptions, config, List.of());
+    }
+
+    /** As {@link #start(List, Map)}, with the kit's own command-line flags ({@code --allow-privileged-pull}, ...). */
+    public static KitProcess start(List<String> jvmOptions, Map<String, String> config, List<String> kitArgs) throws Exception {
         Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException("no " + jar + ": integration tests run after `package`");
@@ -62,6 +67,7 @@ public final class KitProcess implements AutoCloseable {
         config.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(jar.toString());
+        cmd.addAll(kitArgs);
         Path log = Files.createTempFile("kit-process", ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Map<String, String> headers = new HashMap<>();
