@@ -35,10 +35,14 @@ class KitCommandLineIT {
                 "-Dquarkus.http.port=0", "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).start();
-        // help and errors are short: no need to drain while waiting
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the command ended: %s", cmd).isTrue();
-        return new Run(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
-                new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        try {
+            // help and errors are short: no need to drain while waiting
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the command ended: %s", cmd).isTrue();
+            return new Run(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+                    new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly(); // a kit that started instead of ending must not outlive the test
+        }
     }
 
     @Test
